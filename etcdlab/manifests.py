@@ -1,0 +1,678 @@
+"""Reading the cluster: manifests, directories, ``kubectl`` output, bundled data sets.
+
+Everything ends up as one :class:`~etcdlab.model.ControlPlane`:
+
+* a **manifest file** (``/etc/kubernetes/manifests/etcd.yaml``), YAML or JSON, one Pod or
+  several (``---``), or a ``kind: List`` / ``PodList`` such as
+  ``kubectl get po -n kube-system -o yaml`` prints;
+* a **directory** holding one node's manifests (``/etc/kubernetes/manifests``), or a
+  directory of such node directories (``cp1/``, ``cp2/``, ``cp3/``);
+* a **bundled data set** by name (``"single-control-plane"``, ``"broken/wrong-port"``);
+* the text table of ``kubectl get po -o wide`` (a ``.txt`` file), which adds the nodes that
+  run no control-plane Pod (workers).
+
+Input is untrusted: YAML is read with the *safe* loader only, files are limited in
+size, documents with many aliases (a "billion laughs" bomb) are refused before they are
+expanded, and every problem becomes a :class:`~etcdlab.errors.ManifestError` that names
+the file and, where it can, the line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from .errors import DatasetNotFound, EtcdlabError, FlagError, ManifestError
+from .flags import parse_command
+from .model import ApiServer, ControlPlane, EtcdMember, Node, Pod, PodStatus, Volume
+
+#: Largest file we read (a kubeadm manifest is about 3 kB; a full ``kubectl get po -A -o yaml`` a few MB).
+MAX_BYTES = 8 * 1024 * 1024
+#: Manifests need no YAML aliases at all; a handful is tolerated, a bomb is not.
+MAX_ALIASES = 64
+#: Files a directory load considers.
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+_TRUNCATED = re.compile(r"^\s*(#\s*)?-*\s*TRUNCATED\s*-*\s*$", re.IGNORECASE)
+_COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+
+# -- public entry points --------------------------------------------------------------
+
+
+def load(*sources: str | os.PathLike) -> ControlPlane:
+    """Load a control plane from files, directories or bundled data set names.
+
+    Several sources are merged into one cluster (``load("cp1/", "cp2/", "cp3/")``).
+
+    >>> cp = load("single-control-plane")
+    >>> [n.name for n in cp.nodes][:1], cp.members[0].name
+    (['master'], 'master')
+    """
+    if not sources:
+        raise ManifestError("nothing to load", hint="give a manifest file, a directory or a data set name")
+    nodes: list[Node] = []
+    name = description = None
+    for source in sources:
+        cp = _load_one(source)
+        nodes.extend(cp.nodes)
+        name = name or cp.name
+        description = description or cp.description
+    label = ", ".join(str(s) for s in sources)
+    return ControlPlane(nodes=_merge_nodes(nodes), name=name if len(sources) == 1 else label,
+                        source=label, description=description if len(sources) == 1 else None)
+
+
+def load_text(text: str, file: str | None = None, *, node: str | None = None) -> ControlPlane:
+    """Load a control plane from the text of a manifest or of ``kubectl`` output.
+
+    ``file`` is only used in messages; ``node`` names the node for static manifests,
+    which do not say which node they run on.
+    """
+    pods = pods_from_text(text, file=file)
+    if not pods:
+        raise ManifestError("holds no Pod", file=file or "<text>",
+                            hint="give a Pod manifest or the output of kubectl get po -o yaml")
+    return ControlPlane(nodes=_nodes_from_pods(pods, default_node=node), source=file)
+
+
+def pods_from_text(text: str, file: str | None = None) -> list[Pod]:
+    """Every Pod in a manifest or ``kubectl -o yaml|json`` text (a Pod, several, or a List)."""
+    where = file or "<text>"
+    docs = _parse_documents(text, where)
+    pods: list[Pod] = []
+    for doc, loc in docs:
+        if doc is None:
+            continue
+        pods.extend(_pods_from_object(doc, loc, where))
+    return pods
+
+
+# -- kubectl get po -o wide -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PodRow:
+    """One row of ``kubectl get po -o wide``.
+
+    >>> parse_pod_table("etcd-master   1/1   Running   2   32h   10.128.15.226   master")[0].node
+    'master'
+    """
+
+    name: str
+    ready: str
+    status: str
+    restarts: str
+    age: str
+    ip: str | None
+    node: str | None
+    namespace: str | None = None
+
+    @property
+    def component(self) -> str | None:
+        """``etcd-master`` → ``etcd``: static Pods are named ``<component>-<node>``."""
+        for c in _COMPONENTS:
+            if self.node and self.name == f"{c}-{self.node}":
+                return c
+        return None
+
+    @property
+    def restart_count(self) -> int:
+        return int(self.restarts.split()[0]) if self.restarts.split()[0].isdigit() else 0
+
+
+_ROW = re.compile(
+    r"^(?:(?P<namespace>[a-z0-9][a-z0-9-]*)\s+(?=\S+\s+\d+/\d+\s))?"
+    r"(?P<name>\S+)\s+(?P<ready>\d+/\d+)\s+(?P<status>\S+)\s+"
+    r"(?P<restarts>\d+(?:\s+\([^)]*\))?)\s+(?P<age>\S+)"
+    r"(?:\s+(?P<ip>\S+)\s+(?P<node>\S+)(?:\s+\S+)?(?:\s+\S+)?)?\s*$"
+)
+
+
+def parse_pod_table(text: str, file: str | None = None) -> list[PodRow]:
+    """Parse ``kubectl get po [-A] -o wide`` output, with or without its header line.
+
+    Without the header (as after ``| grep etcd``) the columns are recognised by shape.
+    """
+    rows: list[PodRow] = []
+    header_seen = False
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("$"):
+            continue
+        if re.match(r"^\s*(NAMESPACE\s+)?NAME\s+READY\s+STATUS", line):
+            header_seen = True
+            continue
+        m = _ROW.match(line.strip())
+        if not m:
+            raise ManifestError(f"line {lineno} is not a row of kubectl get po -o wide: {line.strip()[:60]!r}",
+                                file=file, line=lineno,
+                                hint="capture it with kubectl get po -n kube-system -o wide")
+        g = m.groupdict()
+        rows.append(PodRow(name=g["name"], ready=g["ready"], status=g["status"],
+                           restarts=g["restarts"], age=g["age"],
+                           ip=None if g["ip"] in (None, "<none>") else g["ip"],
+                           node=None if g["node"] in (None, "<none>") else g["node"],
+                           namespace=g["namespace"]))
+    del header_seen
+    return rows
+
+
+# -- reading text ------------------------------------------------------------------------
+
+
+def read_text(path: Path) -> str:
+    """Read a file as UTF-8 with a size limit; every failure is a ManifestError."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise ManifestError(f"is {size} bytes, more than the {MAX_BYTES} etcdlab reads",
+                                file=str(path), hint="give the manifest itself, not a dump")
+        data = path.read_bytes()
+    except ManifestError:
+        raise
+    except IsADirectoryError:
+        raise ManifestError("is a directory", file=str(path)) from None
+    except OSError as exc:
+        raise ManifestError(f"cannot be read ({exc.strerror or exc})", file=str(path),
+                            hint="check the path and its permissions") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ManifestError("is not UTF-8 text", file=str(path), line=line,
+                            hint="give a YAML or JSON manifest") from None
+
+
+def _parse_documents(text: str, where: str) -> list[tuple[Any, "_Locator"]]:
+    """Parse YAML (or JSON) documents safely; return each with a line locator."""
+    if not isinstance(text, str):
+        raise ManifestError(f"expected text, got {type(text).__name__}", file=where)
+    if len(text) > MAX_BYTES:
+        raise ManifestError(f"is more than {MAX_BYTES} characters", file=where)
+    if not text.strip():
+        raise ManifestError("is empty", file=where, hint="give a Pod manifest or kubectl -o yaml output")
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if _TRUNCATED.match(line):
+            raise ManifestError("is truncated output (it contains a --TRUNCATED-- line)", file=where,
+                                line=lineno,
+                                hint="capture the whole document with kubectl get po NAME -n kube-system -o yaml")
+    stripped = text.lstrip()
+    if stripped[:1] in "{[" :
+        try:
+            return [(json.loads(text), _Locator(None))]
+        except json.JSONDecodeError as exc:
+            if stripped[:1] == "{" and not _looks_like_yaml_flow(text):
+                raise ManifestError(f"is not valid JSON ({exc.msg})", file=where, line=exc.lineno,
+                                    hint="check the syntax, or give YAML") from None
+        except RecursionError:
+            raise ManifestError("is nested too deeply to be a manifest", file=where) from None
+    try:
+        aliases = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    line = event.start_mark.line + 1 if event.start_mark else None
+                    raise ManifestError(f"uses more than {MAX_ALIASES} YAML aliases, which looks like an alias bomb",
+                                        file=where, line=line,
+                                        hint="manifests need no aliases; write the values out")
+        loader = yaml.SafeLoader(text)
+        try:
+            docs = []
+            while loader.check_node():
+                node = loader.get_node()
+                docs.append((loader.construct_document(node), _Locator(node)))
+            return docs
+        finally:
+            loader.dispose()
+    except ManifestError:
+        raise
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ManifestError(f"is not valid YAML ({problem})", file=where,
+                            line=mark.line + 1 if mark else None,
+                            hint="check the indentation and quoting there") from None
+    except RecursionError:
+        raise ManifestError("is nested too deeply to be a manifest", file=where) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. an impossible timestamp
+        raise ManifestError(f"has a value YAML cannot construct ({exc})", file=where) from None
+
+
+def _looks_like_yaml_flow(text: str) -> bool:
+    return "\n" not in text.strip() and ":" in text and '"' not in text
+
+
+class _Locator:
+    """Finds the line of a value inside a composed YAML document (None for JSON)."""
+
+    def __init__(self, node: yaml.Node | None):
+        self.node = node
+
+    def find(self, *path: str | int) -> yaml.Node | None:
+        node = self.node
+        for key in path:
+            if node is None:
+                return None
+            if isinstance(key, int):
+                if not isinstance(node, yaml.SequenceNode) or key >= len(node.value):
+                    return None
+                node = node.value[key]
+            else:
+                if not isinstance(node, yaml.MappingNode):
+                    return None
+                node = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+        return node
+
+    def line(self, *path: str | int) -> int | None:
+        node = self.find(*path)
+        return node.start_mark.line + 1 if node is not None else None
+
+    def item_lines(self, *path: str | int) -> list[int]:
+        node = self.find(*path)
+        if isinstance(node, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in node.value]
+        return []
+
+    def sub(self, *path: str | int) -> "_Locator":
+        return _Locator(self.find(*path))
+
+
+# -- objects → pods ---------------------------------------------------------------------
+
+
+def _pods_from_object(obj: Any, loc: _Locator, where: str) -> list[Pod]:
+    if not isinstance(obj, dict):
+        raise ManifestError(f"holds a {_kind_of(obj)}, not a Kubernetes object", file=where,
+                            line=loc.line() if loc.node is not None else None,
+                            hint="give a Pod manifest or kubectl get po -o yaml output")
+    kind = obj.get("kind")
+    if kind in ("List", "PodList"):
+        items = obj.get("items")
+        if items is None:
+            items = []
+        if not isinstance(items, list):
+            raise ManifestError(f"a {kind}'s items must be a list", file=where, line=loc.line("items"))
+        pods: list[Pod] = []
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and item.get("kind", "Pod") != "Pod":
+                continue  # a List may mix kinds; only Pods matter here
+            pods.extend(_pods_from_object(dict(item, kind="Pod") if isinstance(item, dict) else item,
+                                          loc.sub("items", i), where))
+        return pods
+    if kind != "Pod":
+        shown = f"kind {kind!r}" if kind is not None else "no kind"
+        raise ManifestError(f"is not a Pod (it has {shown})", file=where,
+                            line=loc.line("kind") or loc.line(),
+                            hint="give a static Pod manifest such as /etc/kubernetes/manifests/etcd.yaml")
+    return [_pod(obj, loc, where)]
+
+
+def _kind_of(obj: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(obj), type(obj).__name__)
+
+
+def _field(obj: dict, key: str, typ: type, where: str, loc: _Locator, path: tuple, default: Any = None) -> Any:
+    value = obj.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+        dotted = ".".join(str(p) for p in path + (key,))
+        raise ManifestError(f"field {dotted} must be a {typ.__name__}, not a {_kind_of(value)}",
+                            file=where, line=loc.line(*path, key))
+    return value
+
+
+def _pod(obj: dict, loc: _Locator, where: str) -> Pod:
+    meta = _field(obj, "metadata", dict, where, loc, (), {})
+    spec = _field(obj, "spec", dict, where, loc, ())
+    if spec is None:
+        raise ManifestError("is a Pod without a spec", file=where, line=loc.line("kind"))
+    containers = _field(spec, "containers", list, where, loc, ("spec",))
+    if not containers:
+        raise ManifestError("is a Pod without containers", file=where, line=loc.line("spec"),
+                            hint="spec.containers must list the etcd or kube-apiserver container")
+    # the control-plane container is the one whose command names a component; else the first
+    index = 0
+    for i, c in enumerate(containers):
+        if isinstance(c, dict) and isinstance(c.get("command"), list) and c["command"] and \
+                isinstance(c["command"][0], str) and posixpath.basename(c["command"][0]) in _COMPONENTS:
+            index = i
+            break
+    container = containers[index]
+    cpath = ("spec", "containers", index)
+    if not isinstance(container, dict):
+        raise ManifestError(f"spec.containers[{index}] must be a mapping", file=where, line=loc.line(*cpath))
+    command = container.get("command")
+    args = container.get("args")
+    for key, value in (("command", command), ("args", args)):
+        if value is not None and not isinstance(value, list):
+            raise ManifestError(f"spec.containers[{index}].{key} must be a list of strings, not a {_kind_of(value)}",
+                                file=where, line=loc.line(*cpath, key),
+                                hint="write one item per line, each starting with '- '")
+    argv = list(command or []) + list(args or [])
+    lines = loc.item_lines(*cpath, "command") + loc.item_lines(*cpath, "args")
+    if not argv:
+        name = container.get("name") or "the container"
+        raise ManifestError(f"{name} has no command", file=where, line=loc.line(*cpath),
+                            hint="a static Pod of the control plane lists its flags under command")
+    try:
+        cl = parse_command(argv)
+    except FlagError as exc:
+        bad = _bad_item(argv)
+        raise exc.at(where, lines[bad] if bad is not None and bad < len(lines) else loc.line(*cpath, "command")) from None
+
+    labels = _string_map(meta.get("labels"), "metadata.labels", where, loc)
+    annotations = _string_map(meta.get("annotations"), "metadata.annotations", where, loc)
+    name = meta.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ManifestError("metadata.name must be a string", file=where, line=loc.line("metadata", "name"))
+    component = labels.get("component") or _component_of(cl.program) or (name if name in _COMPONENTS else None)
+
+    volumes = _volumes(spec, container, where, loc, cpath)
+    status = _status(obj.get("status"))
+    probes = _probes(container)
+    return Pod(
+        name=name or component or "pod",
+        namespace=meta.get("namespace") if isinstance(meta.get("namespace"), str) else "kube-system",
+        component=component,
+        image=container.get("image") if isinstance(container.get("image"), str) else None,
+        command=cl,
+        volumes=volumes,
+        node_name=spec.get("nodeName") if isinstance(spec.get("nodeName"), str) else None,
+        labels=tuple(sorted(labels.items())),
+        annotations=tuple(sorted(annotations.items())),
+        host_network=spec.get("hostNetwork") is True,
+        priority_class=spec.get("priorityClassName") if isinstance(spec.get("priorityClassName"), str) else None,
+        probes=probes,
+        status=status,
+        file=where,
+        line=loc.line(*cpath, "command") or loc.line(*cpath, "args"),
+        lines=tuple(lines) if len(lines) == len(argv) else (),
+    )
+
+
+def _bad_item(argv: list) -> int | None:
+    for i, item in enumerate(argv):
+        if not isinstance(item, str):
+            return i
+    for i, item in enumerate(argv):
+        try:
+            parse_command(argv[: i + 1])
+        except FlagError:
+            return i
+    return None
+
+
+def _component_of(program: str) -> str | None:
+    base = posixpath.basename(program)
+    return base if base in _COMPONENTS else None
+
+
+def _string_map(value: Any, field: str, where: str, loc: _Locator) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        parts = field.split(".")
+        raise ManifestError(f"{field} must be a mapping", file=where, line=loc.line(*parts))
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _volumes(spec: dict, container: dict, where: str, loc: _Locator, cpath: tuple) -> tuple[Volume, ...]:
+    vols = spec.get("volumes") or []
+    mounts = container.get("volumeMounts") or []
+    if not isinstance(vols, list):
+        raise ManifestError("spec.volumes must be a list", file=where, line=loc.line("spec", "volumes"))
+    if not isinstance(mounts, list):
+        raise ManifestError("volumeMounts must be a list", file=where, line=loc.line(*cpath, "volumeMounts"))
+    host_paths: dict[str, tuple[str | None, str | None]] = {}
+    for v in vols:
+        if isinstance(v, dict) and isinstance(v.get("name"), str):
+            hp = v.get("hostPath")
+            if isinstance(hp, dict):
+                host_paths[v["name"]] = (hp.get("path") if isinstance(hp.get("path"), str) else None,
+                                         hp.get("type") if isinstance(hp.get("type"), str) else None)
+            else:
+                host_paths.setdefault(v["name"], (None, None))
+    out: list[Volume] = []
+    mounted: set[str] = set()
+    for m in mounts:
+        if not isinstance(m, dict) or not isinstance(m.get("name"), str):
+            continue
+        hp, typ = host_paths.get(m["name"], (None, None))
+        mount_path = m.get("mountPath") if isinstance(m.get("mountPath"), str) else None
+        out.append(Volume(name=m["name"], host_path=hp, mount_path=mount_path,
+                          read_only=m.get("readOnly") is True, type=typ))
+        mounted.add(m["name"])
+    for name, (hp, typ) in host_paths.items():  # declared but not mounted: kept, with no mount path
+        if name not in mounted:
+            out.append(Volume(name=name, host_path=hp, mount_path=None, type=typ))
+    return tuple(out)
+
+
+def _status(value: Any) -> PodStatus | None:
+    if not isinstance(value, dict):
+        return None
+    statuses = value.get("containerStatuses")
+    ready = restarts = None
+    if isinstance(statuses, list) and statuses and isinstance(statuses[0], dict):
+        ready = statuses[0].get("ready") if isinstance(statuses[0].get("ready"), bool) else None
+        r = statuses[0].get("restartCount")
+        restarts = r if isinstance(r, int) and not isinstance(r, bool) else None
+
+    def s(key: str) -> str | None:
+        v = value.get(key)
+        return str(v) if v is not None else None
+
+    return PodStatus(phase=s("phase"), host_ip=s("hostIP"), pod_ip=s("podIP"), ready=ready,
+                     restarts=restarts, start_time=s("startTime"))
+
+
+def _probes(container: dict) -> tuple[tuple[str, str], ...]:
+    out = []
+    for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
+        probe = container.get(kind)
+        if isinstance(probe, dict) and isinstance(probe.get("httpGet"), dict):
+            h = probe["httpGet"]
+            out.append((kind.replace("Probe", ""),
+                        f"{h.get('scheme', 'HTTP')} {h.get('host', '')}:{h.get('port', '')}{h.get('path', '')}"))
+    return tuple(out)
+
+
+# -- pods → nodes ------------------------------------------------------------------------
+
+
+def _nodes_from_pods(pods: list[Pod], default_node: str | None = None, source: str | None = None) -> tuple[Node, ...]:
+    """Group pods by node: ``spec.nodeName`` when kubectl said it, else one node for all."""
+    groups: dict[str, list[Pod]] = {}
+    for p in pods:
+        node = p.node_name or default_node or _static_node_name(pods)
+        groups.setdefault(node, []).append(p)
+    return tuple(_node(name, ps, source) for name, ps in groups.items())
+
+
+def _static_node_name(pods: list[Pod]) -> str:
+    """A static manifest does not say its node; kubeadm names the etcd member after it."""
+    for p in pods:
+        if p.component == "etcd" and p.command.get("name"):
+            return p.command.get("name")  # type: ignore[return-value]
+    for p in pods:
+        if p.name and "-" in p.name and p.component and p.name.startswith(p.component + "-"):
+            return p.name[len(p.component) + 1:]
+    return "node"
+
+
+def _node(name: str, pods: list[Pod], source: str | None) -> Node:
+    etcd_pod = next((p for p in pods if p.component == "etcd"), None)
+    api_pod = next((p for p in pods if p.component == "kube-apiserver"), None)
+    etcd = EtcdMember.from_pod(etcd_pod) if etcd_pod else None
+    api = ApiServer.from_pod(api_pod) if api_pod else None
+    role = "control-plane" if api else ("etcd" if etcd else "worker")
+    return Node(name=name, address=_address(etcd, api, pods), role=role, pods=tuple(pods),
+                etcd=etcd, apiserver=api, source=source)
+
+
+def _address(etcd: EtcdMember | None, api: ApiServer | None, pods: list[Pod]) -> str | None:
+    if api and api.advertise_address:
+        return api.advertise_address
+    if etcd:
+        for url in etcd.advertise_client_urls + etcd.initial_advertise_peer_urls:
+            if not url.is_loopback and not url.is_wildcard:
+                return url.host
+    for p in pods:
+        if p.status and p.status.host_ip:
+            return p.status.host_ip
+    return None
+
+
+def _merge_nodes(nodes: Iterable[Node]) -> tuple[Node, ...]:
+    merged: dict[str, Node] = {}
+    for n in nodes:
+        if n.name not in merged:
+            merged[n.name] = n
+            continue
+        old = merged[n.name]
+        have = {p.component for p in old.pods}
+        pods = list(old.pods) + [p for p in n.pods if p.component not in have]
+        if len(pods) == len(old.pods) and n.address and not old.address:
+            merged[n.name] = Node(old.name, n.address, old.role, old.pods, old.etcd, old.apiserver, old.source)
+            continue
+        merged[n.name] = _node(n.name, pods, old.source)
+        if merged[n.name].address is None and (old.address or n.address):
+            m = merged[n.name]
+            merged[n.name] = Node(m.name, old.address or n.address, m.role, m.pods, m.etcd, m.apiserver, m.source)
+    return tuple(merged.values())
+
+
+# -- files and directories -----------------------------------------------------------------
+
+
+def _load_one(source: str | os.PathLike) -> ControlPlane:
+    from . import datasets
+
+    path = Path(source)
+    if not path.exists():
+        text = str(source)
+        if "/" not in text.strip("/") or text.startswith("broken/"):
+            try:
+                return datasets.dataset(text).load()
+            except DatasetNotFound:
+                pass
+        raise ManifestError("does not exist, and is not the name of a bundled data set", file=str(source),
+                            hint="give a manifest file, a directory, or one of the names etcdlab datasets lists")
+    if path.is_dir():
+        if (path / datasets.DATASET_FILE).is_file():
+            return datasets.Dataset.from_dir(path).load()
+        return load_directory(path)
+    return load_file(path)
+
+
+def load_file(path: Path, *, node: str | None = None, record_modes: bool = True) -> ControlPlane:
+    """One file: a manifest (YAML/JSON, Pod or List) or a ``kubectl get po -o wide`` table."""
+    text = read_text(path)
+    if path.suffix == ".txt" or re.match(r"^\s*(NAMESPACE\s+)?NAME\s+READY\s+STATUS", text):
+        return ControlPlane(nodes=nodes_from_pod_table(parse_pod_table(text, file=str(path))), source=str(path))
+    pods = pods_from_text(text, file=str(path))
+    if not pods:
+        raise ManifestError("holds no Pod", file=str(path),
+                            hint="give a Pod manifest or the output of kubectl get po -o yaml")
+    if record_modes:
+        pods = [_with_mode(p, path) for p in pods]
+    return ControlPlane(nodes=_nodes_from_pods(pods, default_node=node, source=str(path)), source=str(path))
+
+
+def _with_mode(pod: Pod, path: Path) -> Pod:
+    from dataclasses import replace
+
+    try:
+        st = path.stat()
+    except OSError:
+        return pod
+    owner = f"{_user(st.st_uid)}:{_group(st.st_gid)}"
+    return replace(pod, file_mode=stat.S_IMODE(st.st_mode), file_owner=owner)
+
+
+def _user(uid: int) -> str:
+    try:
+        import pwd
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return str(uid)
+
+
+def _group(gid: int) -> str:
+    try:
+        import grp
+        return grp.getgrgid(gid).gr_name
+    except (ImportError, KeyError):
+        return str(gid)
+
+
+def load_directory(path: Path, *, record_modes: bool = True) -> ControlPlane:
+    """A node's manifest directory, or a directory of node directories."""
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in MANIFEST_SUFFIXES
+                   and not p.name.startswith("."))
+    subdirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    nodes: list[Node] = []
+    if files:
+        nodes.extend(_load_node_dir(path, files, record_modes))
+    for sub in subdirs:
+        sub_files = sorted(p for p in sub.iterdir() if p.is_file() and p.suffix in MANIFEST_SUFFIXES
+                           and not p.name.startswith("."))
+        if sub_files:
+            nodes.extend(_load_node_dir(sub, sub_files, record_modes))
+    tables = sorted(p for p in path.iterdir() if p.is_file() and p.suffix == ".txt")
+    for table in tables:
+        nodes.extend(nodes_from_pod_table(parse_pod_table(read_text(table), file=str(table))))
+    if not nodes:
+        raise ManifestError("holds no manifests (*.yaml, *.yml, *.json), directly or in node directories",
+                            file=str(path), hint="point at /etc/kubernetes/manifests or a directory of node directories")
+    return ControlPlane(nodes=_merge_nodes(nodes), source=str(path))
+
+
+def _load_node_dir(path: Path, files: list[Path], record_modes: bool) -> list[Node]:
+    pods: list[Pod] = []
+    for f in files:
+        found = pods_from_text(read_text(f), file=str(f))
+        if not found:
+            raise ManifestError("holds no Pod", file=str(f))
+        pods.extend(_with_mode(p, f) for p in found) if record_modes else pods.extend(found)
+    static = [p for p in pods if not p.node_name]
+    named = [p for p in pods if p.node_name]
+    nodes: list[Node] = []
+    if static:
+        node_name = _static_node_name(static)
+        if node_name == "node" or not any(p.component == "etcd" for p in static):
+            node_name = path.name if path.name not in ("manifests", ".", "") else node_name
+        nodes.extend(_nodes_from_pods(static, default_node=node_name, source=str(path)))
+    if named:
+        nodes.extend(_nodes_from_pods(named, source=str(path)))
+    return nodes
+
+
+def nodes_from_pod_table(rows: list[PodRow]) -> tuple[Node, ...]:
+    """Nodes named in a ``kubectl get po -o wide`` table, as pod-less nodes.
+
+    Merged with manifests, they add the workers; their address is the IP of a
+    host-network Pod on them (``kube-proxy``), which is the node's own address.
+    """
+    nodes: dict[str, str | None] = {}
+    for r in rows:
+        if not r.node:
+            continue
+        nodes.setdefault(r.node, None)
+        if r.name.startswith("kube-proxy") or r.component:
+            nodes[r.node] = nodes[r.node] or r.ip
+    return tuple(Node(name=n, address=a, role="worker") for n, a in nodes.items())
+
+
+__all__ = ["load", "load_text", "load_file", "load_directory", "pods_from_text", "parse_pod_table",
+           "PodRow", "read_text", "EtcdlabError"]
