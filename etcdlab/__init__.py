@@ -74,6 +74,7 @@ _EXPORTS: dict[str, str] = {
     # notebooks
     "check": "exercises",
     "summarize": "summary",
+    "doctor_report": "report",
     "kubeadm": "kubeadm",
 }
 
