@@ -66,6 +66,8 @@ _EXPORTS: dict[str, str] = {
     "fault_tolerance_table": "quorum",
     "ClusterState": "quorum",
     "simulate_election": "raft",
+    "plot_fault_tolerance": "quorum",
+    "quorum_app": "widgets",
     # real etcd (issue 5)
     "LocalCluster": "local",
     "EtcdClient": "client",
@@ -86,7 +88,7 @@ def __getattr__(name: str):
     if module is None:
         raise AttributeError(f"module 'etcdlab' has no attribute {name!r}")
     mod = importlib.import_module(f".{module}", __name__)
-    value = mod if module == name else getattr(mod, name)
+    value = getattr(mod, name) if hasattr(mod, name) else mod  # a name may be a whole module (kubeadm)
     globals()[name] = value  # cache: the next access skips __getattr__
     return value
 

@@ -99,12 +99,13 @@ class Dataset:
         from .manifests import _merge_nodes, load_directory, nodes_from_pod_table, parse_pod_table, read_text
         from .model import ControlPlane
 
-        cp = load_directory(self.nodes_dir, record_modes=False)
+        cp = load_directory(self.nodes_dir, record_modes=False, label_root=(self.path, self.name))
         nodes = list(cp.nodes)
         table = self.kubectl_dir / "get-po-o-wide.txt"
         if table.exists():
-            nodes.extend(nodes_from_pod_table(parse_pod_table(read_text(table), file=str(table))))
-        return ControlPlane(nodes=_merge_nodes(nodes), name=self.name, source=str(self.path),
+            label = f"{self.name}/kubectl/{table.name}"
+            nodes.extend(nodes_from_pod_table(parse_pod_table(read_text(table), file=label)))
+        return ControlPlane(nodes=_merge_nodes(nodes), name=self.name, source=self.name,
                             description=self.summary)
 
     @classmethod

@@ -31,17 +31,21 @@ from typing import Any, Iterable
 import yaml
 
 from .errors import DatasetNotFound, EtcdlabError, FlagError, ManifestError
-from .flags import parse_command
+from .flags import _shown, parse_command
 from .model import ApiServer, ControlPlane, EtcdMember, Node, Pod, PodStatus, Volume
 
 #: Largest file we read (a kubeadm manifest is about 3 kB; a full ``kubectl get po -A -o yaml`` a few MB).
 MAX_BYTES = 8 * 1024 * 1024
 #: Manifests need no YAML aliases at all; a handful is tolerated, a bomb is not.
 MAX_ALIASES = 64
+#: Even a few aliases can nest into a bomb (``&a1 [*a0, *a0]``, ``&a2 [*a1, *a1]``, ...: 64 aliases
+#: make 2**32 values). So a document may grow by at most this many nodes when its aliases are
+#: written out, and an alias may not refer to the collection that contains it.
+MAX_ALIAS_EXPANSION = 100_000
 #: Files a directory load considers.
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
-_TRUNCATED = re.compile(r"^\s*(#\s*)?-*\s*TRUNCATED\s*-*\s*$", re.IGNORECASE)
+_TRUNCATED = re.compile(r"^\s*(#\s*)?(-\s+)?-*\s*TRUNCATED\s*-*\s*$", re.IGNORECASE)
 _COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
@@ -61,7 +65,22 @@ def load(*sources: str | os.PathLike) -> ControlPlane:
         raise ManifestError("nothing to load", hint="give a manifest file, a directory or a data set name")
     nodes: list[Node] = []
     name = description = None
+    # Manifest files given one by one from the same directory are one node's files
+    # (etcd.yaml and kube-apiserver.yaml from /etc/kubernetes/manifests): load them together.
+    siblings: dict[Path, list[Path]] = {}
     for source in sources:
+        p = Path(source)
+        if p.is_file() and p.suffix in MANIFEST_SUFFIXES:
+            siblings.setdefault(p.parent.resolve(), []).append(p)
+    done: set[Path] = set()
+    for source in sources:
+        p = Path(source)
+        group = siblings.get(p.parent.resolve(), []) if p.is_file() else []
+        if len(group) > 1:
+            if p.parent.resolve() not in done:
+                done.add(p.parent.resolve())
+                nodes.extend(_load_node_dir(p.parent, group, True))
+            continue
         cp = _load_one(source)
         nodes.extend(cp.nodes)
         name = name or cp.name
@@ -175,7 +194,12 @@ def read_text(path: Path) -> str:
         if size > MAX_BYTES:
             raise ManifestError(f"is {size} bytes, more than the {MAX_BYTES} etcdlab reads",
                                 file=str(path), hint="give the manifest itself, not a dump")
-        data = path.read_bytes()
+        # read at most one byte more than the limit: a pipe or a device (/dev/zero) has no size
+        with path.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise ManifestError(f"is more than the {MAX_BYTES} bytes etcdlab reads", file=str(path),
+                                hint="give the manifest itself, not a dump")
     except ManifestError:
         raise
     except IsADirectoryError:
@@ -183,6 +207,11 @@ def read_text(path: Path) -> str:
     except OSError as exc:
         raise ManifestError(f"cannot be read ({exc.strerror or exc})", file=str(path),
                             hint="check the path and its permissions") from None
+    if data[:2] == b"\x1f\x8b":
+        raise ManifestError("is gzip-compressed", file=str(path), hint="gunzip it first")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # what PowerShell 5's `>` writes
+        raise ManifestError("is UTF-16 text, not UTF-8", file=str(path),
+                            hint="save it as UTF-8 (in PowerShell, pipe it to Out-File -Encoding utf8)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -214,27 +243,33 @@ def _parse_documents(text: str, where: str) -> list[tuple[Any, "_Locator"]]:
                                     hint="check the syntax, or give YAML") from None
         except RecursionError:
             raise ManifestError("is nested too deeply to be a manifest", file=where) from None
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            raise ManifestError(f"has a value JSON cannot read ({str(exc).split(':')[0][:80]})", file=where) from None
     try:
-        aliases = 0
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                aliases += 1
-                if aliases > MAX_ALIASES:
-                    line = event.start_mark.line + 1 if event.start_mark else None
-                    raise ManifestError(f"uses more than {MAX_ALIASES} YAML aliases, which looks like an alias bomb",
-                                        file=where, line=line,
-                                        hint="manifests need no aliases; write the values out")
-        loader = yaml.SafeLoader(text)
+        loader = _BoundedLoader(text, where)
         try:
             docs = []
             while loader.check_node():
+                before = loader.aliases
                 node = loader.get_node()
+                if loader.aliases > before:  # only a document with aliases can be bigger than its text
+                    _check_expansion(node, where)
                 docs.append((loader.construct_document(node), _Locator(node)))
             return docs
         finally:
             loader.dispose()
     except ManifestError:
         raise
+    except yaml.reader.ReaderError as exc:  # a control character (a NUL byte...) anywhere in the text
+        raise ManifestError(f"contains the control character #x{exc.character:04x}", file=where,
+                            line=text[: exc.position].count("\n") + 1,
+                            hint="give a YAML or JSON manifest as plain text") from None
+    except yaml.constructor.ConstructorError as exc:  # e.g. !!python/object: the safe loader builds no objects
+        mark = exc.problem_mark or exc.context_mark
+        raise ManifestError(f"is not valid YAML ({_shown(exc.problem or 'bad value', 120)})", file=where,
+                            line=mark.line + 1 if mark else None,
+                            hint="manifests use no !! tags; remove it" if "tag" in str(exc.problem)
+                            else "check the value there") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or "syntax error"
@@ -245,6 +280,66 @@ def _parse_documents(text: str, where: str) -> list[tuple[Any, "_Locator"]]:
         raise ManifestError("is nested too deeply to be a manifest", file=where) from None
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. an impossible timestamp
         raise ManifestError(f"has a value YAML cannot construct ({exc})", file=where) from None
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, counting aliases as it composes, so that an alias bomb is refused
+    before anything is built from it (and the text is parsed only once)."""
+
+    def __init__(self, text: str, where: str):
+        super().__init__(text)
+        self.where = where
+        self.aliases = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise ManifestError(f"uses more than {MAX_ALIASES} YAML aliases, which looks like an alias bomb",
+                                    file=self.where, line=mark.line + 1 if mark else None,
+                                    hint="manifests need no aliases; write the values out")
+        return super().compose_node(parent, index)
+
+
+def _children(node: yaml.Node) -> list:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _check_expansion(root: yaml.Node, where: str) -> None:
+    """Refuse a composed document whose aliases, written out, would add more than
+    MAX_ALIAS_EXPANSION nodes, or that contains itself. Each distinct node is visited once
+    (sizes are remembered), so this is linear in the text, however big the expansion."""
+    sizes: dict[int, int] = {}
+    distinct = 0
+    open_: set[int] = set()  # nodes whose children are being sized: the path from the root
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in _children(node))
+            continue
+        if key in sizes:
+            continue
+        if key in open_:
+            raise ManifestError("has a YAML alias that refers to the collection containing it", file=where,
+                                line=node.start_mark.line + 1 if node.start_mark else None,
+                                hint="manifests need no aliases; write the values out")
+        distinct += 1
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
+    if sizes[id(root)] - distinct > MAX_ALIAS_EXPANSION:
+        raise ManifestError(f"would grow to {sizes[id(root)]} values when its YAML aliases are written out, "
+                            "which looks like an alias bomb", file=where,
+                            line=root.start_mark.line + 1 if root.start_mark else None,
+                            hint="manifests need no aliases; write the values out")
 
 
 def _looks_like_yaml_flow(text: str) -> bool:
@@ -309,7 +404,8 @@ def _pods_from_object(obj: Any, loc: _Locator, where: str) -> list[Pod]:
                                           loc.sub("items", i), where))
         return pods
     if kind != "Pod":
-        shown = f"kind {kind!r}" if kind is not None else "no kind"
+        shown = f"kind {_shown(kind)!r}" if isinstance(kind, str) else \
+            f"a kind that is a {_kind_of(kind)}" if kind is not None else "no kind"
         raise ManifestError(f"is not a Pod (it has {shown})", file=where,
                             line=loc.line("kind") or loc.line(),
                             hint="give a static Pod manifest such as /etc/kubernetes/manifests/etcd.yaml")
@@ -360,14 +456,20 @@ def _pod(obj: dict, loc: _Locator, where: str) -> Pod:
                                 hint="write one item per line, each starting with '- '")
     argv = list(command or []) + list(args or [])
     lines = loc.item_lines(*cpath, "command") + loc.item_lines(*cpath, "args")
+    if not command and args:
+        # no command: the image's entrypoint runs with the args (etcd's image runs etcd)
+        argv.insert(0, _entrypoint(container.get("image")))
+        if lines:
+            lines.insert(0, lines[0])
     if not argv:
-        name = container.get("name") or "the container"
+        name = container.get("name")
+        name = name if isinstance(name, str) and name and name == _shown(name) else "the container"
         raise ManifestError(f"{name} has no command", file=where, line=loc.line(*cpath),
                             hint="a static Pod of the control plane lists its flags under command")
     try:
         cl = parse_command(argv)
     except FlagError as exc:
-        bad = _bad_item(argv)
+        bad = getattr(exc, "item", None)
         raise exc.at(where, lines[bad] if bad is not None and bad < len(lines) else loc.line(*cpath, "command")) from None
 
     labels = _string_map(meta.get("labels"), "metadata.labels", where, loc)
@@ -400,16 +502,12 @@ def _pod(obj: dict, loc: _Locator, where: str) -> Pod:
     )
 
 
-def _bad_item(argv: list) -> int | None:
-    for i, item in enumerate(argv):
-        if not isinstance(item, str):
-            return i
-    for i, item in enumerate(argv):
-        try:
-            parse_command(argv[: i + 1])
-        except FlagError:
-            return i
-    return None
+def _entrypoint(image: Any) -> str:
+    """``registry.k8s.io/etcd:3.5.9-0`` → ``etcd``: the program an image runs, by its name."""
+    if not isinstance(image, str):
+        return ""
+    name = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return name.split(":", 1)[0]
 
 
 def _component_of(program: str) -> str | None:
@@ -459,7 +557,7 @@ def _volumes(spec: dict, container: dict, where: str, loc: _Locator, cpath: tupl
 
 
 def _status(value: Any) -> PodStatus | None:
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or not value:  # kubeadm writes `status: {}` into a static manifest
         return None
     statuses = value.get("containerStatuses")
     ready = restarts = None
@@ -556,21 +654,29 @@ def _merge_nodes(nodes: Iterable[Node]) -> tuple[Node, ...]:
 
 
 def _load_one(source: str | os.PathLike) -> ControlPlane:
-    from . import datasets
+    from .datasets import DATASET_FILE, Dataset, dataset
 
+    if not str(source).strip():
+        raise ManifestError("an empty path names nothing to load",
+                            hint="give a manifest file, a directory or a data set name")
     path = Path(source)
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, ValueError) as exc:  # a name too long, a directory we may not enter...
+        raise ManifestError(f"cannot be read ({getattr(exc, 'strerror', None) or exc})", file=str(source),
+                            hint="check the path and its permissions") from None
+    if not exists:
         text = str(source)
         if "/" not in text.strip("/") or text.startswith("broken/"):
             try:
-                return datasets.dataset(text).load()
+                return dataset(text).load()
             except DatasetNotFound:
                 pass
         raise ManifestError("does not exist, and is not the name of a bundled data set", file=str(source),
                             hint="give a manifest file, a directory, or one of the names etcdlab datasets lists")
-    if path.is_dir():
-        if (path / datasets.DATASET_FILE).is_file():
-            return datasets.Dataset.from_dir(path).load()
+    if is_dir:
+        if (path / DATASET_FILE).is_file():
+            return Dataset.from_dir(path).load()
         return load_directory(path)
     return load_file(path)
 
@@ -579,7 +685,11 @@ def load_file(path: Path, *, node: str | None = None, record_modes: bool = True)
     """One file: a manifest (YAML/JSON, Pod or List) or a ``kubectl get po -o wide`` table."""
     text = read_text(path)
     if path.suffix == ".txt" or re.match(r"^\s*(NAMESPACE\s+)?NAME\s+READY\s+STATUS", text):
-        return ControlPlane(nodes=nodes_from_pod_table(parse_pod_table(text, file=str(path))), source=str(path))
+        nodes = _table_nodes(text, path)
+        if not nodes:
+            raise ManifestError("names no node (it has no NODE column)", file=str(path),
+                                hint="capture it with kubectl get po -n kube-system -o wide")
+        return ControlPlane(nodes=nodes, source=str(path))
     pods = pods_from_text(text, file=str(path))
     if not pods:
         raise ManifestError("holds no Pod", file=str(path),
@@ -616,34 +726,65 @@ def _group(gid: int) -> str:
         return str(gid)
 
 
-def load_directory(path: Path, *, record_modes: bool = True) -> ControlPlane:
-    """A node's manifest directory, or a directory of node directories."""
-    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in MANIFEST_SUFFIXES
-                   and not p.name.startswith("."))
-    subdirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+def _listing(path: Path) -> list[Path]:
+    """The visible entries of a directory, sorted (hidden ones, such as ``.git`` or an editor's
+    ``.etcd.yaml.swp``, are not manifests)."""
+    try:
+        return sorted(p for p in path.iterdir() if not p.name.startswith("."))
+    except OSError as exc:
+        raise ManifestError(f"cannot be listed ({exc.strerror or exc})", file=str(path),
+                            hint="check the path and its permissions") from None
+
+
+def _table_nodes(text: str, path: Path) -> tuple[Node, ...]:
+    rows = parse_pod_table(text, file=str(path))
+    if not rows:
+        raise ManifestError("holds no row of kubectl get po -o wide", file=str(path),
+                            hint="capture it with kubectl get po -n kube-system -o wide")
+    return nodes_from_pod_table(rows)
+
+
+def load_directory(path: Path, *, record_modes: bool = True,
+                   label_root: tuple[Path, str] | None = None) -> ControlPlane:
+    """A node's manifest directory, or a directory of node directories.
+
+    ``label_root=(root, name)`` names files ``name/<path relative to root>`` in messages and
+    findings instead of their absolute path (the bundled data sets use it, so a finding
+    reads the same wherever etcdlab is installed).
+    """
+    entries = _listing(path)
+    files = [p for p in entries if p.is_file() and p.suffix in MANIFEST_SUFFIXES]
+    subdirs = [p for p in entries if p.is_dir()]
     nodes: list[Node] = []
     if files:
-        nodes.extend(_load_node_dir(path, files, record_modes))
+        nodes.extend(_load_node_dir(path, files, record_modes, label_root))
     for sub in subdirs:
-        sub_files = sorted(p for p in sub.iterdir() if p.is_file() and p.suffix in MANIFEST_SUFFIXES
-                           and not p.name.startswith("."))
+        sub_files = [p for p in _listing(sub) if p.is_file() and p.suffix in MANIFEST_SUFFIXES]
         if sub_files:
-            nodes.extend(_load_node_dir(sub, sub_files, record_modes))
-    tables = sorted(p for p in path.iterdir() if p.is_file() and p.suffix == ".txt")
+            nodes.extend(_load_node_dir(sub, sub_files, record_modes, label_root))
+    tables = [p for p in entries if p.is_file() and p.suffix == ".txt"]
     for table in tables:
-        nodes.extend(nodes_from_pod_table(parse_pod_table(read_text(table), file=str(table))))
+        nodes.extend(_table_nodes(read_text(table), table))
     if not nodes:
         raise ManifestError("holds no manifests (*.yaml, *.yml, *.json), directly or in node directories",
                             file=str(path), hint="point at /etc/kubernetes/manifests or a directory of node directories")
     return ControlPlane(nodes=_merge_nodes(nodes), source=str(path))
 
 
-def _load_node_dir(path: Path, files: list[Path], record_modes: bool) -> list[Node]:
+def _display(path: Path, label_root: tuple[Path, str] | None) -> str:
+    if label_root is None:
+        return str(path)
+    root, name = label_root
+    return f"{name}/{path.relative_to(root).as_posix()}"
+
+
+def _load_node_dir(path: Path, files: list[Path], record_modes: bool,
+                   label_root: tuple[Path, str] | None = None) -> list[Node]:
     pods: list[Pod] = []
     for f in files:
-        found = pods_from_text(read_text(f), file=str(f))
+        found = pods_from_text(read_text(f), file=_display(f, label_root))
         if not found:
-            raise ManifestError("holds no Pod", file=str(f))
+            raise ManifestError("holds no Pod", file=_display(f, label_root))
         pods.extend(_with_mode(p, f) for p in found) if record_modes else pods.extend(found)
     static = [p for p in pods if not p.node_name]
     named = [p for p in pods if p.node_name]
@@ -652,9 +793,9 @@ def _load_node_dir(path: Path, files: list[Path], record_modes: bool) -> list[No
         node_name = _static_node_name(static)
         if node_name == "node" or not any(p.component == "etcd" for p in static):
             node_name = path.name if path.name not in ("manifests", ".", "") else node_name
-        nodes.extend(_nodes_from_pods(static, default_node=node_name, source=str(path)))
+        nodes.extend(_nodes_from_pods(static, default_node=node_name, source=_display(path, label_root)))
     if named:
-        nodes.extend(_nodes_from_pods(named, source=str(path)))
+        nodes.extend(_nodes_from_pods(named, source=_display(path, label_root)))
     return nodes
 
 
@@ -665,13 +806,20 @@ def nodes_from_pod_table(rows: list[PodRow]) -> tuple[Node, ...]:
     host-network Pod on them (``kube-proxy``), which is the node's own address.
     """
     nodes: dict[str, str | None] = {}
+    components: dict[str, set[str]] = {}
     for r in rows:
         if not r.node:
             continue
         nodes.setdefault(r.node, None)
+        components.setdefault(r.node, set()).add(r.component or "")
         if r.name.startswith("kube-proxy") or r.component:
             nodes[r.node] = nodes[r.node] or r.ip
-    return tuple(Node(name=n, address=a, role="worker") for n, a in nodes.items())
+
+    def role(node: str) -> str:
+        found = components[node]
+        return "control-plane" if "kube-apiserver" in found else ("etcd" if "etcd" in found else "worker")
+
+    return tuple(Node(name=n, address=a, role=role(n)) for n, a in nodes.items())
 
 
 __all__ = ["load", "load_text", "load_file", "load_directory", "pods_from_text", "parse_pod_table",
