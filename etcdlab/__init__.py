@@ -73,6 +73,7 @@ _EXPORTS: dict[str, str] = {
     "EtcdClient": "client",
     "make_pki": "pki",
     "find_etcd": "local",
+    "run_drill": "drill",
     # notebooks
     "check": "exercises",
     "summarize": "summary",

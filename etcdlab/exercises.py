@@ -123,3 +123,102 @@ exercise("02.3", "In stacked-ha-3, how many etcd members does each apiserver's -
          solution=1,
          hint="every apiserver says https://127.0.0.1:2379; loopback reaches only its own node.",
          why="in the stacked topology each apiserver talks only to the member on its own node.")
+
+# -- notebook 03: who talks to whom -------------------------------------------------------
+
+
+def _member_pair(solution: tuple[str, str]) -> Callable[[Any], bool]:
+    """Accept the two members of a link in any order, as ``cp2`` or ``etcd-cp2``, in a
+    list, a tuple or a comma-separated string."""
+    want = {s.lower() for s in solution}
+
+    def accept(answer: Any) -> bool:
+        items = answer.split(",") if isinstance(answer, str) else list(answer)
+        got = {str(a).strip().lower() for a in items if str(a).strip()}
+        got = {a[len("etcd-"):] if a.startswith("etcd-") else a for a in got}
+        return got == want
+    return accept
+
+
+exercise("03.1", "How many peer links does the full mesh of a 5-member etcd cluster have?",
+         solution=10,
+         hint="one link per pair of members: count the pairs, or "
+              "el.topology.edge_counts(el.topology(el.topology.stacked_control_plane(5))).",
+         why="n members make n(n-1)/2 pairs: 3 links for 3 members, 10 for 5, 36 for 9. Every write is "
+             "replicated over them, one reason clusters stay small.")
+exercise("03.2", "In external-etcd-5, how many etcd members does each apiserver have a client link to?",
+         solution=5,
+         hint="count the client edges leaving one apiserver: g.out_degree('kube-apiserver-cp1').",
+         why="with external etcd every apiserver lists every member in --etcd-servers, so it survives "
+             "whichever members fail, as long as a majority is up.")
+exercise("03.3", "Draw broken/initial-cluster-typo. Between which two members is the peer link broken? "
+                 "(a list of two names)",
+         solution=("cp2", "cp3"), accept=_member_pair(("cp2", "cp3")),
+         hint="el.draw_topology(el.load('broken/initial-cluster-typo')), or el.topology.broken_links(g).",
+         why="cp3's --initial-cluster gives cp2 an address cp2 does not advertise, so on a fresh start cp3 "
+             "dials the wrong machine for cp2.")
+exercise("03.4", "In external-etcd-5, how many members must be down before the drawing's title says "
+                 "'quorum lost'?",
+         solution=3,
+         hint="try el.draw_topology(ext, down=[...]) with more and more members, "
+              "or el.topology.quorum_text(g, down=[...]).",
+         why="5 members need 3 for a majority: 2 may fail, the third failure stops all writes.")
+
+# -- notebook 04: quorum -----------------------------------------------------------------
+
+
+def _same_members(solution: tuple[str, ...], size: int) -> Callable[[Any], bool]:
+    """Accept member names as a list, a tuple or a comma-separated string, spelled
+    ``cp3``, ``etcd-cp3`` or ``3``, in any order."""
+    def accept(answer: Any) -> bool:
+        from .quorum import parse_members
+
+        return set(parse_members(answer, size)) == set(solution) and bool(answer)
+    return accept
+
+
+exercise("04.1", "A cluster must keep working with 2 members failed. What is the smallest size that does?",
+         solution=5,
+         hint="find the first row of el.fault_tolerance_table() whose tolerance is 2.",
+         why="5 members need 3 for a majority, so 2 may fail; that is why production clusters run 5.")
+exercise("04.2", "How many failed members does a 6-member cluster survive?",
+         solution=2,
+         hint="quorum is 6 // 2 + 1; subtract it from 6 (or try el.ClusterState(6).tolerance).",
+         why="6 members need 4, so they survive 2 failures, exactly as many as 5: the sixth buys nothing.")
+exercise("04.3", "3 members, cp2 and cp3 down: which members still answer a serializable read? (a list of names)",
+         solution=("cp1",), accept=_same_members(("cp1",), 3),
+         hint="el.ClusterState(3).with_down('cp2', 'cp3').serializable_readers",
+         why="a serializable read is answered from the member's own copy, without consensus; it may be stale.")
+exercise("04.4", "5 members split into cp1,cp2 | cp3,cp4,cp5: on which side can a leader be elected? (a list of names)",
+         solution=("cp3", "cp4", "cp5"), accept=_same_members(("cp3", "cp4", "cp5"), 5),
+         hint="only a side with a majority of all 5 voting members (3) can elect a leader; try .leader_side.",
+         why="at most one side of a partition can hold a majority, so there is never a second leader: no split brain.")
+exercise("04.5", "In the partition replay, what became of the writes the stranded leader accepted? "
+                 "(committed, discarded or timed out)",
+         solution="discarded",
+         hint="look at the status of the writes whose value starts with 'lost' in el.simulate_election('partition').writes.",
+         why="they never reached a majority, so they were never committed; the new leader's log overwrote them.")
+
+# -- notebook 05: real etcd on loopback ----------------------------------------------------
+
+exercise("05.1", "Connect as the apiserver with --etcd-servers=https://127.0.0.1:2381. What is the reason "
+                 "it fails (the attempt's .reason)?",
+         solution="not TLS",
+         hint="with el.LocalCluster(1) as c1: "
+              "print(c1.connect_as_apiserver(etcd_servers='https://127.0.0.1:2381').reason)",
+         why="2381 is the plain-HTTP metrics/health port (kubelet's probes use it); the API is on 2379, over TLS.")
+exercise("05.2", "An apiserver logs 'x509: certificate signed by unknown authority' when it dials etcd. "
+                 "Which of its flags is wrong?",
+         solution="--etcd-cafile",
+         hint="the *apiserver* does not trust etcd's server certificate: which flag says whom it trusts?",
+         why="--etcd-cafile must be the etcd CA (etcd/ca.crt), not the cluster CA (ca.crt).")
+exercise("05.3", "Start el.LocalCluster(5) and SIGKILL members one by one, writing after each kill. How many "
+                 "members are down when the first write is refused?",
+         solution=3,
+         hint="quorum is floor(n/2)+1; a write needs a majority of the 5 *configured* members.",
+         why="5 members tolerate 2 failures; the third kill leaves 2 of 5, below the quorum of 3.")
+exercise("05.4", "During the quorum loss, which kind of read still answered: 'linearizable' or 'serializable'?",
+         solution="serializable",
+         hint="look at the drill's serializable_read_during_loss and linearizable_read_during_loss.",
+         why="a serializable read is served from the member's own copy without asking the others: available, "
+             "but possibly stale. kubectl's reads are linearizable by default, so they fail too.")
