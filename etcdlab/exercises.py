@@ -143,7 +143,7 @@ def _member_pair(solution: tuple[str, str]) -> Callable[[Any], bool]:
 exercise("03.1", "How many peer links does the full mesh of a 5-member etcd cluster have?",
          solution=10,
          hint="one link per pair of members: count the pairs, or "
-              "el.topology.edge_counts(el.topology(el.topology.stacked_control_plane(5))).",
+              "el.edge_counts(el.topology(el.stacked_control_plane(5))).",
          why="n members make n(n-1)/2 pairs: 3 links for 3 members, 10 for 5, 36 for 9. Every write is "
              "replicated over them, one reason clusters stay small.")
 exercise("03.2", "In external-etcd-5, how many etcd members does each apiserver have a client link to?",
@@ -154,14 +154,14 @@ exercise("03.2", "In external-etcd-5, how many etcd members does each apiserver 
 exercise("03.3", "Draw broken/initial-cluster-typo. Between which two members is the peer link broken? "
                  "(a list of two names)",
          solution=("cp2", "cp3"), accept=_member_pair(("cp2", "cp3")),
-         hint="el.draw_topology(el.load('broken/initial-cluster-typo')), or el.topology.broken_links(g).",
+         hint="el.draw_topology(el.load('broken/initial-cluster-typo')), or el.broken_links(g).",
          why="cp3's --initial-cluster gives cp2 an address cp2 does not advertise, so on a fresh start cp3 "
              "dials the wrong machine for cp2.")
 exercise("03.4", "In external-etcd-5, how many members must be down before the drawing's title says "
                  "'quorum lost'?",
          solution=3,
          hint="try el.draw_topology(ext, down=[...]) with more and more members, "
-              "or el.topology.quorum_text(g, down=[...]).",
+              "or el.quorum_text(g, down=[...]).",
          why="5 members need 3 for a majority: 2 may fail, the third failure stops all writes.")
 
 # -- notebook 04: quorum -----------------------------------------------------------------

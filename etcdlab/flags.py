@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import reprlib
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -34,7 +35,37 @@ URL_SCHEMES = ("https", "http", "unixs", "unix")
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
-_FLAG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_FLAG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")  # matched with fullmatch: no trailing newline
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 40, 40
+_PORT = re.compile(r"[0-9]{1,5}")  # ASCII digits only: int() would also take '٣' (and choke on '²')
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """A value as an error message shows it: as written if short and printable, else a bounded
+    repr (:mod:`reprlib` looks only a few levels and items deep), so a message stays one short
+    line whatever the input holds."""
+    if isinstance(value, str) and value.isprintable() and len(value) <= limit:
+        return value
+    try:
+        text = _REPR.repr(value)
+    except ValueError:  # e.g. an int too long to print (Python limits int-to-text conversion)
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _quoted(text: str, limit: int = 80) -> str:
+    """``repr(text)``, cut to ``limit`` characters: a URL in a message stays short and on one line."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 4] + "...'"
+
+
+def _error(message: str, *, item: int | None = None, hint: str | None = None) -> FlagError:
+    """A FlagError that also remembers which item of the command was bad (``.item``), so the
+    loader can point at that item's line without parsing the command again."""
+    err = FlagError(message, hint=hint)
+    err.item = item  # type: ignore[attr-defined]
+    return err
 
 
 @dataclass(frozen=True)
@@ -106,7 +137,7 @@ class CommandLine:
             return True
         if value in _FALSE:
             return False
-        raise FlagError(f"--{name}={value} is not a boolean",
+        raise FlagError(f"--{name}={_shown(value)} is not a boolean",
                         hint="write true or false")
 
     def names(self) -> list[str]:
@@ -146,10 +177,10 @@ def parse_command(argv: Sequence[str] | None) -> CommandLine:
     tokens: list[str] = []
     for i, item in enumerate(argv):
         if not isinstance(item, str):
-            raise FlagError(f"item {i} of the command is {type(item).__name__} {item!r}, not a string",
-                            hint="quote it in the YAML so it stays a string")
+            raise _error(f"item {i} of the command is {type(item).__name__} {_shown(item)}, not a string",
+                         item=i, hint="quote it in the YAML so it stays a string")
         if "\x00" in item:
-            raise FlagError(f"item {i} of the command contains a NUL byte")
+            raise _error(f"item {i} of the command contains a NUL byte", item=i)
         tokens.append(item)
     if not tokens:
         raise FlagError("the command is empty", hint="the first item must be the program, e.g. etcd")
@@ -166,7 +197,7 @@ def parse_command(argv: Sequence[str] | None) -> CommandLine:
         if token.startswith("-") and len(token) > 1 and not _is_number(token):
             body = token.lstrip("-")
             if token.startswith("---") or not body:
-                raise FlagError(f"{token!r} (item {i}) is not a flag", hint="a flag is --name=value")
+                raise _error(f"{_quoted(token)} (item {i}) is not a flag", item=i, hint="a flag is --name=value")
             if "=" in body:
                 name, value = body.split("=", 1)
                 raw = token
@@ -187,9 +218,9 @@ def parse_command(argv: Sequence[str] | None) -> CommandLine:
 
 
 def _flag(name: str, value: str | None, index: int, raw: str) -> Flag:
-    if not _FLAG_NAME.match(name):
-        raise FlagError(f"{raw!r} (item {index}) has an invalid flag name {name!r}",
-                        hint="flag names are letters, digits and dashes, as in --data-dir")
+    if not _FLAG_NAME.fullmatch(name):
+        raise _error(f"{_quoted(raw)} (item {index}) has an invalid flag name {_quoted(name)}", item=index,
+                     hint="flag names are letters, digits and dashes, as in --data-dir")
     return Flag(name=name, value=value, index=index, raw=raw)
 
 
@@ -253,6 +284,8 @@ class Endpoint:
 
     @property
     def hostport(self) -> str:
+        if self.scheme in ("unix", "unixs"):  # a socket path, not host:port
+            return self.host
         host = f"[{self.host}]" if ":" in self.host else self.host
         return host if self.port is None else f"{host}:{self.port}"
 
@@ -275,51 +308,62 @@ def parse_url(text: str, *, flag: str | None = None) -> Endpoint:
     raw = text.strip()
     m = _URL.match(raw)
     if not m:
-        raise FlagError(f"{where}{raw!r} is not a URL",
+        raise FlagError(f"{where}{_quoted(raw)} is not a URL",
                         hint="write it as https://HOST:PORT, e.g. https://127.0.0.1:2379")
     scheme = m["scheme"].lower()
     if scheme not in URL_SCHEMES:
-        raise FlagError(f"{where}{raw!r} has scheme {scheme!r}, which etcd does not accept",
+        raise FlagError(f"{where}{_quoted(raw)} has scheme {_quoted(scheme)}, which etcd does not accept",
                         hint="use https:// (or http:// without TLS)")
     rest = m["rest"]
     if scheme in ("unix", "unixs"):
         if not rest:
-            raise FlagError(f"{where}{raw!r} names no socket path")
+            raise FlagError(f"{where}{_quoted(raw)} names no socket path")
         return Endpoint(scheme=scheme, host=rest, port=None, raw=raw)
     hostport = rest.split("/", 1)[0]
     if "@" in hostport:
-        raise FlagError(f"{where}{raw!r} carries user information, which etcd does not accept")
+        raise FlagError(f"{where}{_quoted(raw)} carries user information, which etcd does not accept")
     if hostport.startswith("["):
         end = hostport.find("]")
         if end < 0:
-            raise FlagError(f"{where}{raw!r} opens an IPv6 bracket '[' but never closes it",
+            raise FlagError(f"{where}{_quoted(raw)} opens an IPv6 bracket '[' but never closes it",
                             hint="write it as https://[::1]:2379")
         host = hostport[1:end]
         tail = hostport[end + 1:]
         if tail and not tail.startswith(":"):
-            raise FlagError(f"{where}{raw!r} has text after the IPv6 address")
+            raise FlagError(f"{where}{_quoted(raw)} has text after the IPv6 address")
         port_text = tail[1:] if tail else None
         try:
             ipaddress.IPv6Address(host.split("%", 1)[0])
         except ValueError:
-            raise FlagError(f"{where}{raw!r}: {host!r} in brackets is not an IPv6 address") from None
+            raise FlagError(f"{where}{_quoted(raw)}: {_quoted(host)} in brackets is not an IPv6 address") from None
     else:
         if hostport.count(":") > 1:
-            raise FlagError(f"{where}{raw!r} looks like a bare IPv6 address",
-                            hint="put it in brackets, as in https://[::1]:2379")
+            if _is_ipv6(hostport) or _is_ipv6(hostport.rsplit(":", 1)[0]):
+                raise FlagError(f"{where}{_quoted(raw)} looks like a bare IPv6 address",
+                                hint="put it in brackets, as in https://[::1]:2379")
+            raise FlagError(f"{where}{_quoted(raw)} has an invalid host:port {_quoted(hostport)}",
+                            hint="separate several URLs with commas, as in https://a:2379,https://b:2379")
         host, _, port_text = hostport.partition(":")
         port_text = port_text if ":" in hostport else None
     if not host:
-        raise FlagError(f"{where}{raw!r} has no host", hint="write it as https://HOST:PORT")
+        raise FlagError(f"{where}{_quoted(raw)} has no host", hint="write it as https://HOST:PORT")
     if not re.fullmatch(r"[A-Za-z0-9._\-:%]+", host):
-        raise FlagError(f"{where}{raw!r} has an invalid host {host!r}")
+        raise FlagError(f"{where}{_quoted(raw)} has an invalid host {_quoted(host)}")
     port: int | None = None
     if port_text is not None:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise FlagError(f"{where}{raw!r} has an invalid port {port_text!r}",
+        if not _PORT.fullmatch(port_text) or not 0 < int(port_text) < 65536:
+            raise FlagError(f"{where}{_quoted(raw)} has an invalid port {_quoted(port_text)}",
                             hint="a port is a number from 1 to 65535")
         port = int(port_text)
     return Endpoint(scheme=scheme, host=host, port=port, raw=raw)
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_url_list(values: Iterable[str] | str, *, flag: str | None = None) -> tuple[Endpoint, ...]:

@@ -31,7 +31,7 @@ from typing import Any, Iterable
 import yaml
 
 from .errors import DatasetNotFound, EtcdlabError, FlagError, ManifestError
-from .flags import _shown, parse_command
+from .flags import _quoted, _shown, parse_command
 from .model import ApiServer, ControlPlane, EtcdMember, Node, Pod, PodStatus, Volume
 
 #: Largest file we read (a kubeadm manifest is about 3 kB; a full ``kubectl get po -A -o yaml`` a few MB).
@@ -42,6 +42,9 @@ MAX_ALIASES = 64
 #: make 2**32 values). So a document may grow by at most this many nodes when its aliases are
 #: written out, and an alias may not refer to the collection that contains it.
 MAX_ALIAS_EXPANSION = 100_000
+#: A Pod nests about 10 levels deep (kubectl's managedFields about 15). PyYAML's scanner slows
+#: down with the square of the depth and its composer recurses, so deeper text is refused early.
+MAX_DEPTH = 100
 #: Files a directory load considers.
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -70,12 +73,12 @@ def load(*sources: str | os.PathLike) -> ControlPlane:
     siblings: dict[Path, list[Path]] = {}
     for source in sources:
         p = Path(source)
-        if p.is_file() and p.suffix in MANIFEST_SUFFIXES:
+        if _is_file(p) and p.suffix in MANIFEST_SUFFIXES:
             siblings.setdefault(p.parent.resolve(), []).append(p)
     done: set[Path] = set()
     for source in sources:
         p = Path(source)
-        group = siblings.get(p.parent.resolve(), []) if p.is_file() else []
+        group = siblings.get(p.parent.resolve(), []) if _is_file(p) else []
         if len(group) > 1:
             if p.parent.resolve() not in done:
                 done.add(p.parent.resolve())
@@ -88,6 +91,15 @@ def load(*sources: str | os.PathLike) -> ControlPlane:
     label = ", ".join(str(s) for s in sources)
     return ControlPlane(nodes=_merge_nodes(nodes), name=name if len(sources) == 1 else label,
                         source=label, description=description if len(sources) == 1 else None)
+
+
+def _is_file(path: Path) -> bool:
+    """``Path.is_file``, but False for a name the system refuses (too long, a NUL byte...):
+    ``_load_one`` then reports it in one sentence."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def load_text(text: str, file: str | None = None, *, node: str | None = None) -> ControlPlane:
@@ -261,7 +273,8 @@ def _parse_documents(text: str, where: str) -> list[tuple[Any, "_Locator"]]:
     except ManifestError:
         raise
     except yaml.reader.ReaderError as exc:  # a control character (a NUL byte...) anywhere in the text
-        raise ManifestError(f"contains the control character #x{exc.character:04x}", file=where,
+        char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else "a control character"
+        raise ManifestError(f"contains the control character {char}", file=where,
                             line=text[: exc.position].count("\n") + 1,
                             hint="give a YAML or JSON manifest as plain text") from None
     except yaml.constructor.ConstructorError as exc:  # e.g. !!python/object: the safe loader builds no objects
@@ -290,6 +303,7 @@ class _BoundedLoader(yaml.SafeLoader):
         super().__init__(text)
         self.where = where
         self.aliases = 0
+        self.depth = 0
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
@@ -299,7 +313,15 @@ class _BoundedLoader(yaml.SafeLoader):
                 raise ManifestError(f"uses more than {MAX_ALIASES} YAML aliases, which looks like an alias bomb",
                                     file=self.where, line=mark.line + 1 if mark else None,
                                     hint="manifests need no aliases; write the values out")
-        return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ManifestError(f"is nested more than {MAX_DEPTH} levels deep, which no manifest is",
+                                    file=self.where, line=mark.line + 1 if mark else None)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _children(node: yaml.Node) -> list:
@@ -404,7 +426,7 @@ def _pods_from_object(obj: Any, loc: _Locator, where: str) -> list[Pod]:
                                           loc.sub("items", i), where))
         return pods
     if kind != "Pod":
-        shown = f"kind {_shown(kind)!r}" if isinstance(kind, str) else \
+        shown = f"kind {_quoted(kind, 60)}" if isinstance(kind, str) else \
             f"a kind that is a {_kind_of(kind)}" if kind is not None else "no kind"
         raise ManifestError(f"is not a Pod (it has {shown})", file=where,
                             line=loc.line("kind") or loc.line(),
@@ -654,7 +676,7 @@ def _merge_nodes(nodes: Iterable[Node]) -> tuple[Node, ...]:
 
 
 def _load_one(source: str | os.PathLike) -> ControlPlane:
-    from .datasets import DATASET_FILE, Dataset, dataset
+    from .bundled import DATASET_FILE, Dataset, dataset
 
     if not str(source).strip():
         raise ManifestError("an empty path names nothing to load",

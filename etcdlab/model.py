@@ -118,6 +118,16 @@ class Pod:
         return posixpath.normpath(posixpath.join(v.host_path or "", rel)) if rel != "." else v.host_path
 
 
+def _count(text: str | None) -> int | None:
+    """A whole number written in ASCII digits (``"10000"``), else None.
+
+    ``str.isdigit`` is not enough: it accepts ``"²"``, which ``int`` refuses, and a
+    5000-digit number, which Python refuses to convert."""
+    if text and len(text) <= 18 and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def _urls(pod: Pod, flag: str) -> tuple[Endpoint, ...]:
     try:
         return parse_url_list(pod.command.get_all(flag), flag=flag)
@@ -190,7 +200,7 @@ class EtcdMember:
             peer_trusted_ca_file=c.get("peer-trusted-ca-file"),
             peer_client_cert_auth=boolean("peer-client-cert-auth"),
             peer_auto_tls=boolean("peer-auto-tls"),
-            snapshot_count=int(snap) if snap and snap.isdigit() else None,
+            snapshot_count=_count(snap),
         )
 
     @property
@@ -231,7 +241,7 @@ class ApiServer:
             etcd_keyfile=c.get("etcd-keyfile"),
             etcd_prefix=c.get("etcd-prefix"),
             advertise_address=c.get("advertise-address"),
-            secure_port=int(port) if port and port.isdigit() else None,
+            secure_port=_count(port),
             client_ca_file=c.get("client-ca-file"),
             encryption_provider_config=c.get("encryption-provider-config"),
         )

@@ -44,7 +44,7 @@ class DoctorReport:
     width: int = 100
 
     def counts(self) -> dict[str, int]:
-        from .doctor import summary
+        from .checks import summary
 
         return summary(self.findings)
 
@@ -110,6 +110,6 @@ class DoctorReport:
 def doctor_report(findings: Sequence, *, severity: str = "info", control_plane=None,
                   width: int = 100) -> DoctorReport:
     """A printable report of ``findings``; ``severity="warning"`` keeps warnings and errors."""
-    from .doctor import at_least
+    from .checks import at_least
 
     return DoctorReport(tuple(at_least(findings, severity)), control_plane=control_plane, width=width)

@@ -353,7 +353,7 @@ class QuorumApp:
         if not self.draw:
             return
         if self._drawing_size != state.size:
-            from .topology import draw_topology, stacked_control_plane
+            from .graph import draw_topology, stacked_control_plane
 
             # its own matplotlib Figure, not pyplot's: the notebook must not show it on its own
             self.drawing = draw_topology(stacked_control_plane(state.size))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import etcdlab as el
-from etcdlab.datasets import data_root, dataset, datasets
+from etcdlab.bundled import data_root, dataset, datasets
 from etcdlab.manifests import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -335,7 +335,7 @@ def test_the_generator_is_deterministic_and_check_notices_changes(tmp_path, caps
 
 
 def _findings(name):
-    from etcdlab.doctor import doctor
+    from etcdlab.checks import doctor
 
     return list(doctor(el.load(name)))
 

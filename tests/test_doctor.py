@@ -12,7 +12,7 @@ import pytest
 import etcdlab as el
 from etcdlab import kubeadm as k
 from etcdlab.cli import main
-from etcdlab.doctor import CHECKS, RULES, SEVERITIES, Finding, at_least, doctor, summary
+from etcdlab.checks import CHECKS, RULES, SEVERITIES, Finding, at_least, doctor, summary
 from etcdlab.manifests import load_text
 from etcdlab.model import ControlPlane
 

@@ -50,3 +50,25 @@ def test_wheel_ships_the_data_sets(tmp_path):
     assert "etcdlab/_data/single-control-plane/dataset.yaml" in names
     assert any(n.startswith("etcdlab/_data/broken/") for n in names)
     assert not any(n.startswith(("notebooks/", "binder/", "tests/", "data/")) for n in names)
+
+
+@pytest.mark.parametrize("name,module", [("doctor", "etcdlab.checks"), ("topology", "etcdlab.graph"),
+                                         ("datasets", "etcdlab.bundled")])
+def test_public_functions_survive_importing_their_modules_first(name, module):
+    """A public function must not share its name with a submodule: importing the submodule
+    would replace ``etcdlab.<name>`` with the module (this bit the doctor once)."""
+    code = (f"import importlib, etcdlab; importlib.import_module({module!r}); "
+            f"import etcdlab as el; assert callable(getattr(el, {name!r})); "
+            f"assert not isinstance(getattr(el, {name!r}), type(etcdlab))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+
+
+def test_no_public_name_is_also_a_submodule():
+    import pkgutil
+
+    import etcdlab
+
+    submodules = {m.name for m in pkgutil.iter_modules(etcdlab.__path__)}
+    clash = {n for n in etcdlab.__all__ if n in submodules and n != "kubeadm"}
+    assert not clash

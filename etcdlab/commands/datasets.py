@@ -13,7 +13,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..datasets import datasets
+    from ..bundled import datasets
 
     items = datasets()
     if args.json:

@@ -35,7 +35,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import json
 
-    from ..doctor import at_least, doctor, summary
+    from ..checks import at_least, doctor, summary
     from ..manifests import load
     from ..report import doctor_report
 

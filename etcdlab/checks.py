@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import ipaddress
 import posixpath
-import sys
-import types
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterable, Iterator
 
@@ -1122,21 +1120,6 @@ def at_least(findings: Iterable[Finding], severity: str) -> list[Finding]:
         raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
     return [f for f in findings if _RANK[f.severity] <= _RANK[severity]]
 
-
-class _CallableModule(types.ModuleType):
-    """Lets ``etcdlab.doctor(...)`` work whichever way it is reached.
-
-    ``etcdlab.doctor`` is the name of both this module and its main function. Python
-    sets the package attribute to the *module* whenever the module is first imported
-    (``from etcdlab.doctor import Finding`` does it), which would hide the function
-    that ``etcdlab/__init__.py`` re-exports lazily. Calling the module calls the function.
-    """
-
-    def __call__(self, *args, **kwargs) -> list[Finding]:
-        return doctor(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = ["Finding", "Rule", "RULES", "CHECKS", "SEVERITIES", "Route", "doctor", "summary", "at_least",
            "route", "routes"]
