@@ -937,7 +937,7 @@ def plot_timeline(timeline: ElectionTimeline, ax=None, *, title: str | None = No
             ax.plot(e.time / 1000, lane[e.member], "x", color="#cb181d", markersize=9, mew=2)
     lost = [w.time / 1000 for w in timeline.writes if w.status != "committed"]
     ax.plot(lost, [commit_lane] * len(lost), "x", color="#cb181d", markersize=8, mew=2,
-            label="write lost (discarded / timed out / failed)")
+            label="write never committed (timed out / discarded)")
     for e in timeline.events:
         if e.kind in ("crash", "restart", "partition", "heal"):
             ax.axvline(e.time / 1000, color="black", linestyle="--", linewidth=1)
