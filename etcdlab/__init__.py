@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "load_text": "manifests",
     "parse_pod_table": "manifests",
     "PodRow": "manifests",
+    "load_live": "live",
     # bundled data
     "datasets": "bundled",
     "Dataset": "bundled",

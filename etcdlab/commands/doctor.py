@@ -3,6 +3,7 @@
     etcdlab doctor /etc/kubernetes/manifests          # on a control-plane node
     etcdlab doctor cp1/ cp2/ cp3/                      # several nodes, merged into one cluster
     etcdlab doctor broken/wrong-port --json            # a bundled data set, as JSON
+    etcdlab doctor --live --context NAME               # a running cluster, through the kubernetes client
 
 Exit codes: 0 no error finding, 1 at least one error finding, 2 bad input or usage.
 """
@@ -10,6 +11,8 @@ Exit codes: 0 no error finding, 1 at least one error finding, 2 bad input or usa
 from __future__ import annotations
 
 import argparse
+
+from ._source import add_source_arguments, load_from_args
 
 SEVERITY_CHOICES = ("error", "warning", "info")
 
@@ -23,9 +26,8 @@ def register(subparsers) -> None:
                     "1 at least one error finding, 2 bad input.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="manifest files, directories (/etc/kubernetes/manifests, or a directory of node "
-                        "directories), kubectl -o yaml output, or bundled data set names")
+    add_source_arguments(p, "manifest files, directories (/etc/kubernetes/manifests, or a directory of node "
+                            "directories), kubectl -o yaml output, or bundled data set names")
     p.add_argument("--json", action="store_true", help='print {"findings": [...], "summary": {...}} as JSON')
     p.add_argument("--severity", choices=SEVERITY_CHOICES, default="info",
                    help="show findings of this severity and worse (default: info, i.e. all)")
@@ -36,10 +38,9 @@ def run(args) -> int:
     import json
 
     from ..checks import at_least, doctor, summary
-    from ..manifests import load
     from ..report import doctor_report
 
-    cp = load(*args.paths)
+    cp = load_from_args(args)
     findings = doctor(cp)
     failed = not summary(findings)["ok"]
     if args.json:

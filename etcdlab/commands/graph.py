@@ -1,4 +1,4 @@
-"""``etcdlab graph PATH``: who talks to whom — apiserver → etcd on 2379, etcd ↔ etcd on 2380.
+"""``etcdlab graph PATH`` (or ``--live``): who talks to whom — apiserver → etcd on 2379, etcd ↔ etcd on 2380.
 
 * ``-o FILE.png`` / ``-o FILE.svg`` draws the topology (SVG output is byte-identical for
   the same input);
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 
+from ._source import add_source_arguments, load_from_args
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -19,8 +21,9 @@ def register(subparsers) -> None:
         description="Build the client/peer graph of a control plane: apiserver -> etcd client links from "
                     "--etcd-servers (port 2379) and the etcd <-> etcd peer mesh from --initial-cluster (port "
                     "2380), with the links the doctor says cannot work marked broken. PATH is a manifest file, "
-                    "a directory, or a bundled data set name. Exit code 1 when something is broken.")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+                    "a directory, or a bundled data set name; --live reads a running cluster. Exit code 1 when "
+                    "something is broken.")
+    add_source_arguments(p)
     out = p.add_mutually_exclusive_group()
     out.add_argument("-o", "--output", metavar="FILE", help="write the drawing to FILE.png or FILE.svg")
     out.add_argument("--json", action="store_true", help="print the graph as networkx node-link JSON")
@@ -32,13 +35,12 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from ..errors import EtcdlabError
-    from ..manifests import load
     from ..graph import broken_links, describe, resolve_member, to_json, topology_graph
 
     output = args.output
     if output and not output.lower().endswith((".png", ".svg")):
         raise EtcdlabError(f"cannot write {output}: the picture can be a .png or an .svg file")
-    g = topology_graph(load(*args.paths))
+    g = topology_graph(load_from_args(args))
     down = [resolve_member(g, m) for m in args.down.split(",") if m.strip()]
     broken = bool(broken_links(g)) or any(not d["ok"] for _, d in g.nodes(data=True))
 
