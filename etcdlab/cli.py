@@ -22,7 +22,11 @@ COMMANDS = ("datasets", "inspect", "flags", "doctor", "graph", "quorum", "cluste
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors exit 2 with one line (argparse's default is also 2)."""
+    """argparse, but a usage error is one line on stderr (argparse prints the whole usage
+    first), still with exit code 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

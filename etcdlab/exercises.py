@@ -155,8 +155,9 @@ exercise("03.3", "Draw broken/initial-cluster-typo. Between which two members is
                  "(a list of two names)",
          solution=("cp2", "cp3"), accept=_member_pair(("cp2", "cp3")),
          hint="el.draw_topology(el.load('broken/initial-cluster-typo')), or el.broken_links(g).",
-         why="cp3's --initial-cluster gives cp2 an address cp2 does not advertise, so on a fresh start cp3 "
-             "dials the wrong machine for cp2.")
+         why="cp3's --initial-cluster gives cp2 an address cp2 does not advertise. cp3 joined an existing "
+             "cluster (--initial-cluster-state=existing), so at start-up it checks its list against the members "
+             "the cluster knows, finds the mismatch and refuses to start.")
 exercise("03.4", "In external-etcd-5, how many members must be down before the drawing's title says "
                  "'quorum lost'?",
          solution=3,

@@ -75,7 +75,9 @@ def test_load_raises_one_sentence_naming_file_and_line(name):
         etcdlab.load(path)
     elapsed = time.perf_counter() - t0
     check_message(info.value, path, words, line)
-    assert elapsed < 1.0, f"{name} took {elapsed:.2f} s"  # bombs must be refused, not expanded
+    # Bounded, not fast: an expanded bomb takes minutes or all memory; a refused one takes
+    # milliseconds. 5 s leaves room for a loaded CI machine (speed itself is not tested here).
+    assert elapsed < 5.0, f"{name} took {elapsed:.2f} s"
 
 
 @pytest.mark.parametrize("name", ["billion-laughs.yaml", "alias-chain.yaml"])
@@ -84,7 +86,7 @@ def test_alias_bombs_are_refused_fast_as_text_too(name):
     t0 = time.perf_counter()
     with pytest.raises(ManifestError, match="alias"):
         etcdlab.load_text(text, name)
-    assert time.perf_counter() - t0 < 0.5
+    assert time.perf_counter() - t0 < 5.0  # refused before expansion (see above)
 
 
 def test_flag_errors_are_manifest_errors_with_the_flag_named():
@@ -103,7 +105,7 @@ def test_a_20_mb_file_is_refused_without_being_parsed(tmp_path):
     t0 = time.perf_counter()
     with pytest.raises(ManifestError) as info:
         etcdlab.load(path)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 5.0  # refused from its size, without parsing 20 MB
     check_message(info.value, path, f"is {20 * 1024 * 1024} bytes, more than the {MAX_BYTES}", None)
 
 

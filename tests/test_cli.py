@@ -97,3 +97,13 @@ def test_console_script_runs_as_a_process(etcdlab_cmd, node_dir):
 def test_python_dash_m_works(node_dir):
     r = subprocess.run([sys.executable, "-m", "etcdlab", "--version"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.startswith("etcdlab ")
+
+
+@pytest.mark.parametrize("argv", [["doctor"], ["quorum", "--size", "x"], ["nosuch"], ["graph", "stacked-ha-3", "-o"],
+                                  ["inspect", "--json"]])
+def test_usage_errors_are_one_line_with_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--help" in err and err.startswith("etcdlab")
