@@ -5,7 +5,7 @@
 A "click" is what the kernel does after the browser reports a toggled member or a
 changed network side: the observer runs, the quorum model computes the new state, the
 status line, role labels and answers are rewritten, the topology drawing is restyled
-(down members greyed, cut links dashed) and rendered to PNG, and every changed widget
+(down members greyed, cut links dashed) and rendered to SVG, and every changed widget
 property is serialized for the front end. Widgets here talk to a stand-in comm that
 JSON-encodes each message the way the kernel would before sending it, so encoding is
 counted; the network and the browser's own rendering are not.

@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     # the model
     "Volume": "model",
     "Pod": "model",
+    "Probe": "model",
     "EtcdMember": "model",
     "ApiServer": "model",
     "Node": "model",

@@ -18,7 +18,7 @@ change one flag                             what happens, and why
 ``--etcd-servers=https://127.0.0.1:2380``   the peer port: TLS works, but it serves Raft, not the API
 ``--etcd-cafile=/etc/kubernetes/pki/ca.crt`` unknown authority: etcd's certificate comes from the etcd CA
 ``--etcd-certfile``/``--etcd-keyfile`` unset bad certificate: etcd demands a client certificate
-``--etcd-servers=http://127.0.0.1:2379``    no TLS: etcd closes the connection
+``--etcd-servers=http://127.0.0.1:2379``    not TLS: etcd closes the plain-text connection
 ==========================================  ==========================================================
 """
 
@@ -58,7 +58,7 @@ def kubeadm_etcd_flags(source: Any = None) -> dict[str, str]:
     if source is None:
         from .kubeadm import apiserver_manifest
 
-        source = apiserver_manifest("cp-1", "127.0.0.1")
+        source = apiserver_manifest("cp1", "127.0.0.1")
     if hasattr(source, "pod") and hasattr(source, "etcd_servers"):        # model.ApiServer
         command = source.pod.command
         return {f: command.get(f) for f in ETCD_FLAGS if command.get(f) is not None}
@@ -92,7 +92,7 @@ class ApiserverAttempt:
     mapped: tuple[tuple[str, str], ...]      #: what the lab really used (its paths and ports)
     ok: bool
     error: str | None                        #: "TLSError", "EtcdUnavailable", "QuorumLost" or None
-    reason: str                              #: "ok", "unknown authority", "bad certificate", "wrong port"...
+    reason: str                              #: "ok", one of client.TLS_REASONS, "wrong port"...
     apiserver_log: str                       #: roughly what kube-apiserver would log
     explanation: str                         #: what it means, in plain words
     detail: str = ""                         #: the raw error (mentions the lab's real ports)
@@ -253,7 +253,7 @@ def _explain(written, changed, mapped, exc: EtcdlabError, urls) -> ApiserverAtte
                        "TLS and accepts a certificate signed by the etcd CA, but it does not serve the "
                        "key-value API (HTTP 404 here). The apiserver must use the client port 2379.", detail)
     if url.scheme == "http" and ("closed" in low or "reset" in low or "aborted" in low):
-        return _result(written, changed, mapped, name, "no TLS",
+        return _result(written, changed, mapped, name, "not TLS",
                        "connection closed before the server answered",
                        "etcd's client port speaks TLS only (kubeadm writes https:// URLs): a plain http:// "
                        "request gets the connection closed without an answer.", detail)

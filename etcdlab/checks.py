@@ -8,6 +8,8 @@ several machines, agree with one another:
   etcd presents and demands;
 * every member must **listen** where it **advertises**, and the members'
   ``--initial-cluster`` lists must agree with what each member advertises;
+* etcd must have the CAs it needs to verify certificates, and answer the kubelet's
+  probes where the manifest sends them; a node must run one etcd, not two;
 * data and certificates must live on the node's disk (hostPath volumes), not in the
   container;
 * the size of the cluster decides how many failures it survives;
@@ -30,13 +32,15 @@ resolved, so where a check would need DNS it gives the manifest the benefit of t
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 import posixpath
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterable, Iterator
 
 from .flags import Endpoint
-from .model import CLIENT_PORT, PEER_PORT, ApiServer, ControlPlane, EtcdMember, Node, Pod
+from .model import CLIENT_PORT, METRICS_PORT, PEER_PORT, ApiServer, ControlPlane, EtcdMember, Node, Pod, Probe
+from .quorum import quorum_size
 
 #: Severities, most severe first.
 SEVERITIES = ("error", "warning", "info")
@@ -110,7 +114,7 @@ RULES: dict[str, Rule] = _rules(
          "--etcd-servers uses loopback, but no etcd member listens there on this node"),
     Rule("etcd-servers-unknown-host", "error", "--etcd-servers names a host where no etcd member listens"),
     Rule("etcd-servers-partial", "warning", "The apiserver lists only some of the etcd members"),
-    Rule("etcd-ca-mismatch", "error", "--etcd-cafile is not the CA etcd uses"),
+    Rule("etcd-ca-mismatch", "error", "--etcd-cafile is not etcd's CA file"),
     Rule("etcd-client-cert-missing", "error", "etcd demands a client certificate and the apiserver has none"),
     # a member's own URLs
     Rule("advertise-client-not-served", "error", "The member advertises a client URL it does not listen on"),
@@ -118,6 +122,12 @@ RULES: dict[str, Rule] = _rules(
     Rule("initial-cluster-missing-self", "error", "--initial-cluster does not hold the member itself"),
     Rule("initial-cluster-mismatch", "error", "--initial-cluster disagrees with what another member advertises"),
     Rule("initial-cluster-state", "warning", "A member that joined later says --initial-cluster-state=new"),
+    # a member's certificates
+    Rule("trusted-ca-missing", "error", "etcd demands client certificates but names no CA to verify them"),
+    Rule("cert-key-mismatch", "warning", "A certificate flag and its key flag name files of different pairs"),
+    # the kubelet and the node
+    Rule("probe-not-served", "error", "The kubelet probes etcd where etcd does not answer the probe"),
+    Rule("duplicate-static-pod", "error", "Two etcd static Pods on one node"),
     # volumes
     Rule("data-dir-not-mounted", "error", "etcd's data dir is not on a hostPath volume"),
     Rule("cert-not-mounted", "error", "A certificate or key is not inside a mounted hostPath volume"),
@@ -293,7 +303,7 @@ def _at_host(cp: ControlPlane, host: str) -> list[tuple[Node, EtcdMember]]:
 
 def _quorum(n: int) -> tuple[int, int]:
     """(quorum, failures tolerated) for ``n`` voting members."""
-    q = n // 2 + 1
+    q = quorum_size(n)
     return q, n - q
 
 
@@ -439,6 +449,25 @@ def routes(cp: ControlPlane, node: Node, api: ApiServer) -> list[Route]:
     return [route(cp, node, url) for url in api.etcd_servers]
 
 
+#: The routes of the doctor() run in progress: several checks follow the same
+#: ``--etcd-servers`` URLs, so each apiserver's are worked out once per run, not once per
+#: check. Outside a run (a check called on its own) nothing is cached.
+_RUN_ROUTES: contextvars.ContextVar[dict | None] = contextvars.ContextVar("etcdlab_doctor_routes", default=None)
+
+
+def _routes(cp: ControlPlane, node: Node, api: ApiServer) -> tuple[Route, ...]:
+    """:func:`routes`, worked out once per doctor() run. The answer depends only on its
+    arguments, so the checks stay pure functions of the control plane; the cache is keyed by
+    the objects' identity, which is safe while the run holds them."""
+    cache = _RUN_ROUTES.get()
+    if cache is None:
+        return tuple(routes(cp, node, api))
+    key = (id(cp), id(node), id(api))
+    if key not in cache:
+        cache[key] = tuple(routes(cp, node, api))
+    return cache[key]
+
+
 def _apiservers(cp: ControlPlane) -> Iterator[tuple[Node, ApiServer]]:
     for node in cp.nodes:
         if node.apiserver is not None:
@@ -484,7 +513,7 @@ def etcd_servers_scheme(cp: ControlPlane) -> Iterator[Finding]:
     """``http://`` versus ``https://`` must match the listener: etcd either expects a TLS
     handshake on a listener or it does not, and the two never talk to each other."""
     for node, api in _apiservers(cp):
-        for r in routes(cp, node, api):
+        for r in _routes(cp, node, api):
             if r.problem != "etcd-servers-scheme":
                 continue
             plain = not r.url.tls
@@ -505,7 +534,7 @@ def etcd_servers_port(cp: ControlPlane) -> Iterator[Finding]:
     members replicate the Raft log there) and metrics/health (2381, plain HTTP). The
     apiserver is a client, so it must use a client port."""
     for node, api in _apiservers(cp):
-        for r in routes(cp, node, api):
+        for r in _routes(cp, node, api):
             if r.problem == "etcd-servers-peer-port":
                 yield _finding(
                     "etcd-servers-peer-port", api.pod, node, "etcd-servers", r.url.raw,
@@ -529,7 +558,7 @@ def etcd_servers_loopback(cp: ControlPlane) -> Iterator[Finding]:
     lists them reaches only an etcd member on its own node: right for kubeadm's stacked
     topology, wrong wherever etcd runs elsewhere."""
     for node, api in _apiservers(cp):
-        for r in routes(cp, node, api):
+        for r in _routes(cp, node, api):
             if r.problem != "etcd-servers-loopback-no-member":
                 continue
             fix = (f"Use {r.suggest}, or add a loopback URL to the member's --listen-client-urls."
@@ -549,7 +578,7 @@ def etcd_servers_unknown_host(cp: ControlPlane) -> Iterator[Finding]:
     member serves is dead weight at best (the client skips it) and, if it is the only
     one, leaves the apiserver without etcd."""
     for node, api in _apiservers(cp):
-        for r in routes(cp, node, api):
+        for r in _routes(cp, node, api):
             if r.problem != "etcd-servers-unknown-host":
                 continue
             if r.severity == "info":
@@ -579,8 +608,8 @@ def etcd_servers_partial(cp: ControlPlane) -> Iterator[Finding]:
     (A stacked kubeadm apiserver lists only its local member, by design.)"""
     everyone = [m for _, m in _members(cp)]
     for node, api in _apiservers(cp):
-        reached = {r.member.name for r in routes(cp, node, api) if r.ok and r.member}
-        remote = any(r.ok and r.node is not None and r.node.name != node.name for r in routes(cp, node, api))
+        reached = {r.member.name for r in _routes(cp, node, api) if r.ok and r.member}
+        remote = any(r.ok and r.node is not None and r.node.name != node.name for r in _routes(cp, node, api))
         missing = [m for m in everyone if m.name not in reached]
         if not remote or not missing or not reached:
             continue
@@ -614,11 +643,15 @@ _OTHER_CAS = (("client-ca-file", "the cluster CA"), ("requestheader-client-ca-fi
 
 @check
 def etcd_ca_mismatch(cp: ControlPlane) -> Iterator[Finding]:
-    """The apiserver checks etcd's *server* certificate against ``--etcd-cafile``.
-    kubeadm signs etcd's certificates with etcd's own CA, the same file etcd names in
-    ``--trusted-ca-file``; any other CA makes the TLS handshake fail. Files are
-    compared as paths on the node's disk; files on two different machines cannot be
-    compared from manifests, so a difference there is only information."""
+    """Two CAs must fit, one for each side of the TLS handshake between the apiserver and
+    etcd: ``--etcd-cafile`` must be the CA that signed etcd's server certificate (its
+    ``--cert-file``), and etcd's ``--trusted-ca-file`` must be the CA that signed the
+    apiserver's client certificate (``--etcd-certfile``). kubeadm signs both with one CA,
+    etcd's own, so in a kubeadm cluster the two flags name the same file,
+    ``/etc/kubernetes/pki/etcd/ca.crt``. The doctor cannot read certificates, so it checks
+    that convention: it compares the two paths, as files on the node's disk. On one node a
+    different file (worse, the cluster CA) is almost surely the wrong CA; on two machines
+    the paths prove nothing, so a difference there is only information."""
     for node, api in _apiservers(cp):
         if not api.etcd_cafile:
             continue  # cis-apiserver-etcd-cafile says so
@@ -626,7 +659,7 @@ def etcd_ca_mismatch(cp: ControlPlane) -> Iterator[Finding]:
         other_cas = {_host_file(api.pod, api.pod.command.get(f)): f for f, _ in reversed(_OTHER_CAS)
                      if api.pod.command.get(f)}
         seen: set[str] = set()
-        for r in routes(cp, node, api):
+        for r in _routes(cp, node, api):
             m = r.member
             if m is None or r.node is None or not r.url.tls or not m.trusted_ca_file or m.name in seen:
                 continue
@@ -637,26 +670,27 @@ def etcd_ca_mismatch(cp: ControlPlane) -> Iterator[Finding]:
             same_node = r.node.name == node.name
             title = None
             if ca in other_cas:
-                why = (f"that is also its --{other_cas[ca]}, {dict(_OTHER_CAS)[other_cas[ca]]}, while member "
-                       f"{m.name} trusts {trusted}")
+                why = (f"{ca} is also the apiserver's --{other_cas[ca]}, {dict(_OTHER_CAS)[other_cas[ca]]}, while "
+                       f"member {m.name} trusts {trusted}")
                 severity = "error"
             elif same_node:
-                why = f"member {m.name} on the same node trusts {trusted}"
+                why = f"member {m.name} on the same node trusts {trusted} instead"
                 severity = "error"
             else:  # files on two machines: equal paths are kubeadm's convention, different ones prove nothing
                 title = "--etcd-cafile and etcd's --trusted-ca-file cannot be compared"
                 why = (f"member {m.name} trusts {trusted} on node {r.node.name}: files on different machines, "
-                       "which the doctor cannot compare (kubeadm keeps both at /etc/kubernetes/pki/etcd/ca.crt)")
+                       "which the doctor cannot compare")
                 severity = "info"
             yield _finding(
                 "etcd-ca-mismatch", api.pod, node, "etcd-cafile", api.etcd_cafile, severity=severity, title=title,
-                detail=f"The apiserver verifies etcd's server certificate against --etcd-cafile ({ca}), but {why}. "
-                       "kubeadm signs etcd's certificates with the etcd CA, the file etcd names in "
-                       "--trusted-ca-file; with any other CA the handshake fails ('x509: certificate signed by "
-                       "unknown authority').",
-                fix=f"Point --etcd-cafile at etcd's CA ({trusted} on node {r.node.name}; kubeadm: "
-                    "/etc/kubernetes/pki/etcd/ca.crt)." if severity != "info" else
-                    "Make sure --etcd-cafile holds the CA that signed etcd's server certificate.")
+                detail="--etcd-cafile must be the CA that signed etcd's server certificate (--cert-file), as etcd's "
+                       "--trusted-ca-file must be the CA that signed the apiserver's --etcd-certfile; kubeadm signs "
+                       f"both with etcd's own CA, so both flags name one file. Here {why}. The doctor compares paths, "
+                       f"not certificates: if {ca} did not sign etcd's certificate, the apiserver refuses it "
+                       "('x509: certificate signed by unknown authority').",
+                fix=f"Point --etcd-cafile at the CA that signed etcd's server certificate; by kubeadm's convention "
+                    f"that is the file etcd trusts, {trusted} on node {r.node.name}." if severity != "info" else
+                    "Make sure --etcd-cafile holds the CA that signed etcd's server certificate (--cert-file).")
             break
 
 
@@ -668,7 +702,7 @@ def etcd_client_cert_missing(cp: ControlPlane) -> Iterator[Finding]:
     for node, api in _apiservers(cp):
         if api.etcd_certfile and api.etcd_keyfile:
             continue
-        demanding = [r.member for r in routes(cp, node, api)
+        demanding = [r.member for r in _routes(cp, node, api)
                      if r.member is not None and r.node is not None and r.url.tls and r.member.client_cert_auth]
         if not demanding:
             continue
@@ -817,6 +851,185 @@ def initial_cluster_state(cp: ControlPlane) -> Iterator[Finding]:
                    "bootstraps a separate cluster that the others reject (cluster ID mismatch); kubeadm writes "
                    "existing on every join. Once the member has data, etcd ignores the flag.",
             fix="Set --initial-cluster-state=existing.")
+
+
+@check
+def trusted_ca_missing(cp: ControlPlane) -> Iterator[Finding]:
+    """``--client-cert-auth=true`` makes etcd demand a certificate from every client;
+    ``--trusted-ca-file`` is the CA it checks them against. Without that file etcd still
+    starts, but checks client certificates against the system's public CAs, which never
+    signed kubeadm's, so it refuses every client (measured with etcd 3.5: "x509:
+    certificate signed by unknown authority"). Peers likewise, with
+    ``--peer-client-cert-auth`` and ``--peer-trusted-ca-file``."""
+    for node, m in _members(cp):
+        for demands, ca, ca_flag, auth_flag, who, effect in (
+                (m.client_cert_auth, m.trusted_ca_file, "trusted-ca-file", "client-cert-auth", "client",
+                 "the apiserver cannot use etcd, and the cluster has no API"),
+                (m.peer_client_cert_auth, m.peer_trusted_ca_file, "peer-trusted-ca-file", "peer-client-cert-auth",
+                 "peer", "the members cannot talk to one another, and a cluster of several has no quorum")):
+            if not demands or ca:
+                continue
+            yield _finding(
+                "trusted-ca-missing", m.pod, node, ca_flag, None,
+                title=None if who == "client" else "etcd demands peer certificates but names no CA to verify them",
+                detail=f"--{auth_flag}=true makes member {m.name} demand a certificate from every {who}, and "
+                       f"--{ca_flag} names the CA it verifies them with. Without it etcd still starts, but checks "
+                       "certificates against the system's public CAs, which never signed kubeadm's: every "
+                       f"{who} is refused ('x509: certificate signed by unknown authority' in etcd's log), so "
+                       f"{effect}.",
+                fix=f"Set --{ca_flag}=/etc/kubernetes/pki/etcd/ca.crt (etcd's CA, as kubeadm does).")
+
+
+def _pair_stem(path: str) -> str:
+    """``server.crt`` and ``server.key`` → ``server``; cfssl's ``etcd.pem`` and
+    ``etcd-key.pem`` → ``etcd``: the name a certificate and its key share."""
+    stem = posixpath.basename(path)
+    stem = stem.rsplit(".", 1)[0] if "." in stem.lstrip(".") else stem
+    for suffix in ("-key", "_key", ".key", "-cert", "_cert", "-crt", "_crt"):
+        if stem.endswith(suffix) and len(stem) > len(suffix):
+            return stem[:-len(suffix)]
+    return stem
+
+
+@check
+def cert_key_mismatch(cp: ControlPlane) -> Iterator[Finding]:
+    """A private key belongs to one certificate, and kubeadm names each pair alike
+    (``server.crt`` and ``server.key``, ``peer.crt`` and ``peer.key``). A certificate flag
+    and its key flag that name different pairs (``server.crt`` with ``peer.key``) almost
+    surely mismatch, and the program fails to load them. The doctor compares names only
+    (it does not read keys), so this is a warning."""
+    for node in cp.nodes:
+        for pod, pairs in ((node.etcd.pod if node.etcd else None, (("cert-file", "key-file"),
+                                                                   ("peer-cert-file", "peer-key-file"))),
+                           (node.apiserver.pod if node.apiserver else None, (("etcd-certfile", "etcd-keyfile"),))):
+            if pod is None:
+                continue
+            for cert_flag, key_flag in pairs:
+                cert, key = pod.command.get(cert_flag), pod.command.get(key_flag)
+                if not cert or not key or _pair_stem(cert) == _pair_stem(key):
+                    continue
+                program = pod.command.program.rsplit("/", 1)[-1] or pod.component
+                yield _finding(
+                    "cert-key-mismatch", pod, node, key_flag, key,
+                    title=f"--{cert_flag} and --{key_flag} name files of different pairs",
+                    detail=f"--{cert_flag}={cert} and --{key_flag}={key} are named as two different pairs "
+                           f"({_pair_stem(cert)} and {_pair_stem(key)}). A key fits only the certificate made with "
+                           f"it; if this one does not, {program} cannot load the pair ('tls: private key does not "
+                           "match public key') and the connections it serves or makes fail. The doctor compares "
+                           "names only, so check the files.",
+                    fix=f"Give the key of the same pair: --{key_flag}={posixpath.join(posixpath.dirname(key), _pair_stem(cert))}.key "
+                        "as kubeadm names them (openssl x509 -noout -pubkey -in CERT and openssl pkey -pubout -in "
+                        "KEY must print the same key).")
+
+
+#: What a failing probe does to etcd, by kind, most drastic first.
+_PROBE_EFFECT = {
+    "liveness": "after a few failures the kubelet kills etcd and starts it again, over and over "
+                "(CrashLoopBackOff), though etcd itself is fine",
+    "startup": "etcd never counts as started: the kubelet kills it and starts it again, over and over",
+    "readiness": "the Pod never becomes Ready, and kubeadm (upgrade, join) waits for it in vain",
+}
+
+
+def _probe_problem(m: EtcdMember, node: Node, probe: Probe) -> tuple[str, str] | None:
+    """(where the probe goes, why etcd does not answer it there), or None when a listener
+    of ``m`` answers it, or when the manifests cannot tell."""
+    if probe.scheme not in ("HTTP", "HTTPS", "TCP") or not isinstance(probe.port, int):
+        return None
+    host = probe.host or (node.address if m.pod.host_network else None)  # no host: the Pod's IP
+    if host is None:
+        return None
+    shown = f"{probe.scheme.lower()}://{_bracket(host)}:{probe.port}" if probe.scheme != "TCP" else \
+        f"TCP {_bracket(host)}:{probe.port}"
+    there = [(lst, role) for role, urls in (("metrics", m.listen_metrics_urls), ("client", m.listen_client_urls))
+             for lst in urls if not _is_socket(lst) and _port(lst) == probe.port and _hosts_match(lst.host, host)]
+    for lst, _ in there:
+        if probe.scheme == "TCP" or (probe.scheme == "HTTP" and not lst.tls) or \
+                (probe.scheme == "HTTPS" and lst.tls and not m.client_cert_auth):
+            return None
+    if not there:
+        return shown, (f"nothing of etcd listens there: --listen-metrics-urls={_urls(m.listen_metrics_urls)}, "
+                       f"--listen-client-urls={_urls(m.listen_client_urls)}")
+    lst, role = there[0]
+    if probe.scheme == "HTTP":
+        return shown, (f"the {role} listener there, {lst.raw}, speaks TLS and drops a plain-HTTP request unanswered "
+                       "('tls: first record does not look like a TLS handshake' in etcd's log)")
+    if not lst.tls:
+        return shown, f"the {role} listener there, {lst.raw}, is plain HTTP, so the probe's TLS handshake fails"
+    return shown, (f"the {role} listener there, {lst.raw}, demands a client certificate (--client-cert-auth=true), "
+                   "and the kubelet's probes present none ('tls: client didn't provide a certificate')")
+
+
+@check
+def probe_not_served(cp: ControlPlane) -> Iterator[Finding]:
+    """The kubelet probes etcd where its manifest says (kubeadm: plain HTTP on
+    ``127.0.0.1:2381``, the metrics listener, ``/health`` or ``/livez``). Something of
+    etcd must answer there: an ``http://`` listener (metrics or client) on that port,
+    on that address or a wildcard. An ``https://`` listener does not answer a plain-HTTP
+    probe, and a failing liveness or startup probe gets a healthy etcd restarted forever."""
+    for node, m in _members(cp):
+        problems: dict[tuple[str, str], list[Probe]] = {}
+        for probe in m.pod.probes:
+            found = _probe_problem(m, node, probe)
+            if found is not None:
+                problems.setdefault(found, []).append(probe)
+        for (shown, why), probes in problems.items():
+            kinds = [p.kind for p in probes]
+            effect = next(_PROBE_EFFECT[k] for k in _PROBE_EFFECT if k in kinds)
+            named = " and ".join(kinds) if len(kinds) < 3 else f"{', '.join(kinds[:-1])} and {kinds[-1]}"
+            paths = ", ".join(f"{p.kind} GET {p.path}" for p in probes if p.path)
+            fix_url = f"http://{_bracket(probes[0].host or '127.0.0.1')}:{probes[0].port}"
+            yield _finding(
+                "probe-not-served", m.pod, node, "listen-metrics-urls", m.pod.command.get("listen-metrics-urls"),
+                title=f"The kubelet's {named} probe{'s' if len(kinds) > 1 else ''} of {m.name} "
+                      f"hit{'' if len(kinds) > 1 else 's'} {shown}, where etcd does not answer",
+                detail=f"The kubelet checks etcd at {shown}{f' ({paths})' if paths else ''}, but {why}. So "
+                       f"{effect}. kubeadm points the probes at the plain-HTTP metrics listener, "
+                       f"--listen-metrics-urls=http://127.0.0.1:{METRICS_PORT}.",
+                fix=f"Add {fix_url} to --listen-metrics-urls (as kubeadm does), or point the probes at a plain-HTTP "
+                    "listener that etcd has.")
+
+
+_DUPLICATE_EFFECT = {
+    "etcd": "the second cannot bind ports 2379/2380 ('bind: address already in use') and restarts forever, or, "
+            "given other ports, starts as a member of its own and joins the cluster as a stranger",
+    "kube-apiserver": "the second cannot bind port 6443 ('address already in use') and restarts forever",
+}
+
+
+@check
+def duplicate_static_pod(cp: ControlPlane) -> Iterator[Finding]:
+    """The kubelet runs every file of its manifest directory whose name does not start
+    with a dot, whatever it ends with: a copy kept next to the original (``etcd-backup.yaml``,
+    ``etcd.yaml.bak``) is a second Pod. With another name both run, and fight over the
+    ports; with the same name the kubelet keeps only one of them, not necessarily the one
+    you edit. The doctor follows ``etcd.yaml`` (or the first) and reports the other."""
+    for node in cp.nodes:
+        for component, main in (("etcd", node.etcd), ("kube-apiserver", node.apiserver)):
+            if main is None:
+                continue
+            for other in (p for p in node.pods if p.component == component and p is not main.pod):
+                if other.file == main.pod.file and not other.from_the_api:
+                    continue  # documents of one file: etcdlab's own way to pass several Pods, not a directory
+                first, second = main.pod.file or main.pod.name, other.file or other.name
+                if posixpath.dirname(first) == posixpath.dirname(second):  # one directory: the names say it
+                    first, second = posixpath.basename(first), posixpath.basename(second)
+                files = f"{first} and {second}"
+                if (other.namespace, other.name) == (main.pod.namespace, main.pod.name):
+                    what = (f"both define the static Pod {other.name}. The kubelet reads every file of its manifest "
+                            "directory, whatever its name ends with, but keeps one Pod per name: it runs one of the "
+                            "two, and not necessarily the one you edit")
+                else:
+                    what = (f"are two {component} Pods ({main.pod.name} and {other.name}). The kubelet runs every "
+                            "file of its manifest directory, whatever its name ends with, so it runs both: "
+                            f"{_DUPLICATE_EFFECT[component]}")
+                yield _finding(
+                    "duplicate-static-pod", other, node, None, None, whole_file=True,
+                    title=f"Two {component} static Pods on node {node.name}",
+                    detail=f"On node {node.name}, {files} {what}. The doctor reads {first}.",
+                    fix=f"Keep one {component} manifest in the directory: move {other.file or other.name} out of it "
+                        "(a backup belongs in another directory; a name starting with a dot also hides it from "
+                        "the kubelet).")
 
 
 def _mounts(pod: Pod) -> str:
@@ -1041,8 +1254,7 @@ _MANIFEST_CIS = {"etcd": ("CIS-1.9 1.1.7", "CIS-1.9 1.1.8"),
 def _from_the_api(pod: Pod) -> bool:
     """True for a Pod captured with ``kubectl get`` (the API's mirror Pod): the mode of
     that capture file says nothing about the static manifest on the node."""
-    return bool(pod.node_name or pod.annotation("kubernetes.io/config.mirror")
-                or (pod.status is not None and pod.status.phase))
+    return pod.from_the_api
 
 
 @check
@@ -1102,7 +1314,11 @@ def doctor(control_plane_or_source, *more_sources) -> list[Finding]:
         from .manifests import load
 
         cp = load(control_plane_or_source, *more_sources)
-    findings = [f for chk in CHECKS for f in chk(cp)]
+    token = _RUN_ROUTES.set({})
+    try:
+        findings = [f for chk in CHECKS for f in chk(cp)]
+    finally:
+        _RUN_ROUTES.reset(token)
     unique = list(dict.fromkeys(findings))
     return sorted(unique, key=_sort_key)
 

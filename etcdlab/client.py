@@ -51,7 +51,7 @@ TLS_REASONS = {
     "name mismatch": "the server's certificate does not name the host the client dialled",
     "expired": "a certificate is outside its validity period",
     "bad certificate": "the server refused the client's certificate (none was sent, or its CA is not trusted)",
-    "not TLS": "the port answered in plain text: it does not speak TLS",
+    "not TLS": "one end speaks plain text where the other expects TLS (a plain-HTTP port, or an http:// URL)",
     "missing file": "a certificate, key or CA file does not exist",
     "key mismatch": "the private key does not belong to the certificate",
     "handshake failed": "the TLS handshake failed for another reason",
@@ -452,18 +452,4 @@ def _prefix_end(prefix: bytes) -> bytes:
     return bytes(b)
 
 
-def wait_until(predicate, timeout: float, interval: float = 0.02) -> bool:
-    """Call ``predicate()`` until it returns true or ``timeout`` seconds pass; return its last answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if predicate():
-                return True
-        except EtcdlabError:
-            pass
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
-
-
-__all__ = ["EtcdClient", "MemberStatus", "TLS_REASONS", "classify", "tls_reason", "wait_until"]
+__all__ = ["EtcdClient", "MemberStatus", "TLS_REASONS", "classify", "tls_reason"]

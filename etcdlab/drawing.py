@@ -15,7 +15,8 @@ down:
 * a link the doctor says cannot work is **red** and carries a numbered marker; the notes
   under the drawing give each number's finding title. A Pod with an error that no link
   shows gets a red outline and a marker too. An endpoint no member serves points at a
-  red dashed "no etcd" box;
+  red dashed "no etcd" box (a grey "not checked" one when the doctor cannot tell, e.g.
+  no member was given at all);
 * members that are **down** are greyed out and their links dashed; peer links **cut** by
   a network partition are dashed orange;
 * the title's second line is the quorum state ("3/5 up — quorum held").
@@ -306,10 +307,12 @@ class TopologyDrawing:
             x, top = self.pod_x[n], self.pod_top[n]
             if d["kind"] == "unreachable":
                 where = f" on {d['host']}" if d["host"] else ""
-                text = f"no etcd{where}\nat {d['name']}"
-                self.pods[n] = self._box(x, top, POD_W, POD_H, "white", BROKEN, lw=1.4, ls="--", z=3)
+                # red: nothing listens there; grey: the doctor cannot tell (no member given there)
+                text = f"{'no etcd' if not d['ok'] else 'not checked'}{where}\nat {d['name']}"
+                color = BROKEN if not d["ok"] else HOST_EDGE
+                self.pods[n] = self._box(x, top, POD_W, POD_H, "white", color, lw=1.4, ls="--", z=3)
                 self.pod_labels[n] = self._text(x, top - POD_H / 2, text, _fit(text, POD_W - 0.08, 7.5),
-                                                color=BROKEN)
+                                                color=BROKEN if not d["ok"] else "#555555")
                 continue
             face = API_FACE if d["kind"] == "apiserver" else ETCD_FACE
             edge = CLIENT if d["kind"] == "apiserver" else PEER
@@ -433,7 +436,8 @@ class TopologyDrawing:
         kind = g.graph.get("topology") or ""
         n_etcd = sum(1 for _, k in g.nodes(data="kind") if k == "etcd")
         n_api = sum(1 for _, k in g.nodes(data="kind") if k == "apiserver")
-        what = {"stacked": "stacked etcd", "external": "external etcd", "mixed": "mixed"}.get(kind, kind)
+        what = {"stacked": "stacked etcd", "external": "external etcd", "mixed": "mixed",
+                "none": "no etcd"}.get(kind, kind)
         return (f"{g.graph.get('name') or 'control plane'}: {what}, "
                 f"{n_etcd} member{'s' if n_etcd != 1 else ''}, {n_api} apiserver{'s' if n_api != 1 else ''}")
 
@@ -483,12 +487,16 @@ class TopologyDrawing:
             ok = any(g.edges[e]["ok"] for e in edges)
             label.set_color(DOWN if all_down else BROKEN if not ok else PEER if kind == "peer" else TEXT)
 
-        self.title_text.set_text(title or self._title or self.default_title())
+        text = title or self._title or self.default_title()
+        self.title_text.set_text(text)
+        # a long title (a data set's full path, say) gets smaller rather than sticking out
+        self.title_text.set_fontsize(self._fs(_fit(text, self.W - 2 * MARGIN, 11.5)))
         states = quorum_status(g, down_ids, [tuple(p) for p in cut_pairs])
         self.status = "; ".join(
             (f"cluster {i + 1}: " if len(states) > 1 else "") + s["text"] for i, s in enumerate(states)
         ) or "no etcd member"
         self.status_text.set_text(self.status)
+        self.status_text.set_fontsize(self._fs(_fit(self.status, self.W - 2 * MARGIN, 10)))
         self.status_text.set_color(HELD if states and all(s["held"] for s in states) else LOST)
         self._update_legend(bool(down_ids), bool(cut_pairs))
         return self

@@ -70,17 +70,26 @@ class Writer:
     def __enter__(self) -> "Writer":
         return self.start()
 
-    def __exit__(self, *exc) -> None:
-        self.stop()
+    def __exit__(self, exc_type, *exc) -> None:
+        self.stop(wait=exc_type is None)
 
     def start(self) -> "Writer":
         self._thread = threading.Thread(target=self._run, name="etcdlab-writer", daemon=True)
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop writing. By default wait for the write in flight, so that :attr:`records` is
+        final (a write may still be acknowledged after the cluster was asked to stop).
+
+        ``wait=False`` only asks the thread to stop, for when the program is being
+        interrupted: a write sent while quorum is lost waits for the client's whole timeout
+        before it fails, and nobody should wait that long to get their terminal back. The
+        write in flight then ends on its own (at once if the cluster is stopped) and is
+        recorded, but nobody reads :attr:`records` any more.
+        """
         self._stop.set()
-        if self._thread is not None:
+        if wait and self._thread is not None:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
@@ -222,6 +231,13 @@ class DrillReport:
         return "\n".join(lines)
 
 
+def _refusal_wait(cluster: "LocalCluster") -> float:
+    """How long to wait for a refused write once quorum is lost: the write in flight at the
+    kill may still take one client timeout to end, the next one is refused after another;
+    the rest is slack for a loaded machine (the wait ends as soon as a write is refused)."""
+    return 2 * cluster.client_timeout + 5.0
+
+
 def _victims_for_quorum_loss(cluster: "LocalCluster") -> list["Member"]:
     """Enough running members that fewer than a quorum remain: the leader first, then others."""
     up = list(cluster.running)
@@ -294,7 +310,7 @@ def run_drill(size: int = 3, *, cluster: "LocalCluster | None" = None, say: Say 
             left = len(cluster.running)
             step(f"SIGKILL {', '.join(m.name for m in victims)}: {left} of {size} left, quorum needs "
                  f"{cluster.quorum} -- quorum lost")
-            refused = writer.wait_for(t_loss, ok=False, timeout=cluster.client_timeout * 3)
+            refused = writer.wait_for(t_loss, ok=False, timeout=_refusal_wait(cluster))
             detect = (refused.t_end - t_loss) if refused else None
             loss_error = refused.error if refused else None
             if refused:
@@ -336,8 +352,10 @@ def run_drill(size: int = 3, *, cluster: "LocalCluster | None" = None, say: Say 
                 cluster.note("quorum-back", None, f"writes acknowledged again after {recovery:.2f} s")
                 step(f"quorum is back: writes acknowledged again {recovery:.2f} s after the first restart")
             time.sleep(0.5)
-        finally:
-            writer.stop()
+        except BaseException:       # Ctrl-C, SIGTERM (`cluster drill`), an error: leave at once
+            writer.stop(wait=False)
+            raise
+        writer.stop()
         _wait_all_healthy(cluster)
         acked = writer.acknowledged
         missing = missing_writes(cluster, acked, writer.prefix)
@@ -440,7 +458,7 @@ def chaos(cluster: "LocalCluster", cycles: int = 20, *, seed: int | None = None,
             talk(f"cycle {i + 1}: killed {', '.join(m.name for m in victims)}" + (" (quorum lost)" if loss else ""))
             if loss:
                 losses += 1
-                if writer.wait_for(t_kill, ok=False, timeout=cluster.client_timeout * 3):
+                if writer.wait_for(t_kill, ok=False, timeout=_refusal_wait(cluster)):
                     refusals += 1
             time.sleep(rng.uniform(*down_s))
             t_up = cluster.clock()
@@ -448,8 +466,10 @@ def chaos(cluster: "LocalCluster", cycles: int = 20, *, seed: int | None = None,
                 cluster.start_member(m)
             if writer.wait_for(t_up, ok=True, timeout=15.0, started_after=True) is None:
                 raise EtcdlabError(f"cycle {i + 1}: no write was acknowledged within 15 s of the restart.")
-    finally:
-        writer.stop()
+    except BaseException:
+        writer.stop(wait=False)     # interrupted or failed: do not wait for a write that cannot commit
+        raise
+    writer.stop()
     if not _wait_all_healthy(cluster):
         raise EtcdlabError("the cluster did not become healthy again after the cycles.")
     acked = writer.acknowledged

@@ -39,16 +39,22 @@ else ``None``):
 
 * one ``client`` edge per apiserver per member one of its ``--etcd-servers`` endpoints
   addresses, directed apiserver → etcd. ``url`` is the first endpoint that addresses the
-  member, ``urls`` all of them, ``loopback`` says whether it is a same-node link.
+  member, ``urls`` all of them, ``loopback`` says whether it is a same-node link. Where an
+  endpoint leads is the doctor's own answer, :func:`etcdlab.checks.route`: the graph and
+  ``etcdlab doctor`` cannot disagree about it (a short host name and its FQDN are one
+  machine, ``fd00:0:0::11`` is ``fd00::11``);
 * one ``peer`` edge per member **pair**, directed from the member that comes first in node
   order to the later one; it stands for both directions (Raft talks both ways). ``url`` is
   the target's advertised peer URL (where the source dials), ``source_url`` the source's.
 * an ``--etcd-servers`` endpoint that addresses no member at all (a host no member runs
   on, or a loopback address on a node without a member) is kept visible: it becomes an
-  edge to a node of kind ``unreachable``, always ``ok=False``, which the drawing shows as
-  a red "no etcd at …" box. Its id is ``unreachable:*:<host:port>`` (one per address,
-  shared by every apiserver that lists it), or ``unreachable:<node>:<host:port>`` for a
-  loopback address, which means a different place on each node.
+  edge to a node of kind ``unreachable``, ``ok=False``, which the drawing shows as a red
+  "no etcd at …" box. Its id is ``unreachable:*:<host:port>`` (one per address, shared by
+  every apiserver that lists it), or ``unreachable:<node>:<host:port>`` for a loopback
+  address, which means a different place on each node. When the doctor *cannot tell*
+  where it leads (no member was given at all, a host name no given member uses: names are
+  never resolved, a unix socket) the node and its edges stay ``ok=True``, drawn grey as
+  "not checked": a picture of the files given must not call broken what it cannot see.
 * the port is not part of matching an endpoint to a member: ``https://127.0.0.1:2380``
   still addresses the member on the same node, and the edge (port 2380, red) shows why it
   cannot work.
@@ -62,9 +68,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from .errors import EtcdlabError
-from .flags import Endpoint
+from .errors import EtcdlabError, FlagError
+from .flags import Endpoint, parse_initial_cluster
 from .model import CLIENT_PORT, PEER_PORT, ControlPlane, EtcdMember
+from .quorum import quorum_size
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -151,26 +158,34 @@ def topology_graph(control_plane: ControlPlane, findings: Sequence[Any] | None =
                            tls=bool(target and target.tls and source and source.tls),
                            ok=True, reason=None)
 
-    # client edges: each --etcd-servers endpoint, to the member it addresses
+    # client edges: each --etcd-servers endpoint, to the member the doctor says it addresses
+    from .checks import routes
+
     for n in cp.nodes:
         api = n.apiserver
         if api is None:
             continue
         src = apiserver_id(n.name)
-        for ep in api.etcd_servers:
-            target = _member_for(cp, n.name, ep)
-            if target is None:
+        for r in routes(cp, n, api):
+            ep = r.url
+            if r.member is not None:
+                target = etcd_id(r.node.name)
+                ok = True  # the doctor's findings say whether the link works
+            else:
                 target = unreachable_id(n.name, ep)
+                # nothing listens there; unless the doctor cannot tell (it said so as info)
+                ok = r.problem is None or r.severity == "info"
                 if target not in g:
                     g.add_node(target, kind="unreachable", name=ep.hostport,
                                host=n.name if ep.is_loopback or ep.is_wildcard else None,
-                               address=ep.host, ok=False, reason=None, findings=[])
+                               address=ep.host, ok=ok, reason=None, findings=[])
+                elif not ok:
+                    g.nodes[target]["ok"] = False
             if g.has_edge(src, target):
                 g.edges[src, target]["urls"].append(ep.raw)
                 continue
-            unreachable = target.startswith("unreachable:")
             g.add_edge(src, target, kind="client", url=ep.raw, urls=[ep.raw], port=ep.port, tls=ep.tls,
-                       loopback=ep.is_loopback, ok=not unreachable, reason=None)
+                       loopback=ep.is_loopback, ok=ok, reason=None)
 
     if findings is None:
         from .checks import doctor
@@ -226,45 +241,20 @@ def _clusters(cp: ControlPlane) -> list[list[str]]:
     return list(groups.values())
 
 
-def _member_for(cp: ControlPlane, host: str, ep: Endpoint) -> str | None:
-    """The etcd Pod an ``--etcd-servers`` endpoint of the apiserver on ``host`` addresses.
-
-    A loopback (or wildcard) address means "this machine": the member on the same node, or
-    nothing. Any other host is matched against each member's node name, node address and
-    the hosts of its client, peer and advertised URLs. The port is *not* part of the match:
-    ``https://10.0.0.11:2380`` addresses the member on 10.0.0.11 (and the doctor says why
-    it cannot work); the edge then shows the wrong port.
-    """
-    if ep.is_loopback or ep.is_wildcard:
-        node = next((n for n in cp.nodes if n.name == host), None)
-        return etcd_id(host) if node is not None and node.etcd is not None else None
-    want = ep.host.lower()
-    for n in cp.nodes:
-        m = n.etcd
-        if m is None:
-            continue
-        hosts = {n.name.lower(), (n.address or "").lower()}
-        hosts.update(u.host.lower() for u in m.listen_client_urls + m.advertise_client_urls
-                     + m.listen_peer_urls + m.initial_advertise_peer_urls
-                     if not u.is_loopback and not u.is_wildcard)
-        if want in hosts:
-            return etcd_id(n.name)
-    return None
-
-
 # --------------------------------------------------------------------------- findings
 
-def _urls_in(value: str | None) -> set[str]:
-    """The URLs (and ``name=URL`` names) a finding's value mentions."""
-    out: set[str] = set()
-    for part in (value or "").replace(" ", ",").split(","):
-        part = part.strip()
-        if "=" in part and "://" in part.split("=", 1)[1]:
-            name, url = part.split("=", 1)
-            out.update({name, url})
-        elif part:
-            out.add(part)
-    return out
+def _peers_named(flag: str | None, value: str | None) -> set[str]:
+    """The members (names) and peer URLs a peer finding's value names: ``--initial-cluster``
+    values are ``name=URL`` lists, the other peer flags' values are one URL."""
+    if not value:
+        return set()
+    if flag != "--initial-cluster":
+        return {value}
+    try:
+        entries = parse_initial_cluster(value)
+    except FlagError:
+        return set()
+    return {name for name, _ in entries} | {url.raw for _, url in entries}
 
 
 def _pod_for_finding(g: "nx.DiGraph", cp: ControlPlane, f: Any) -> str | None:
@@ -296,7 +286,9 @@ def mark_findings(g: "nx.DiGraph", cp: ControlPlane, findings: Iterable[Any]) ->
 
     * a client finding (``etcd-servers-*``, ``etcd-ca-mismatch``, ``etcd-client-cert-missing``,
       or another error about an apiserver's ``--etcd-*`` flag) breaks the client edges of
-      that node's apiserver: the ones whose URL the finding's value names, else all of them;
+      that node's apiserver: the one an ``--etcd-servers`` finding is about (its value is
+      the endpoint, exactly as written), else all of them (a CA or certificate file
+      concerns every link);
     * a peer finding (``initial-cluster-*``, ``advertise-peer-not-served``, or another
       error about a peer flag) breaks the peer edges of that node's member: the ones to the
       members the value names (``name=URL``), else all of them;
@@ -309,18 +301,19 @@ def mark_findings(g: "nx.DiGraph", cp: ControlPlane, findings: Iterable[Any]) ->
     findings = [f for f in findings if getattr(f, "severity", "error") == "error"]
     pod_findings = []
     for f in findings:
-        flag, mentioned = getattr(f, "flag", None), _urls_in(getattr(f, "value", None))
+        flag, value = getattr(f, "flag", None), getattr(f, "value", None)
         cis = f.id.startswith("cis-")
         if f.id in CLIENT_FINDINGS or (not cis and flag in CLIENT_FLAGS):
             src = apiserver_id(f.node) if f.node else None
             if src in g:
                 edges = [(u, v) for u, v, d in g.out_edges(src, data=True) if d["kind"] == "client"]
-                named = [(u, v) for u, v in edges if mentioned & set(g.edges[u, v]["urls"])]
+                named = [(u, v) for u, v in edges if flag == "--etcd-servers" and value in g.edges[u, v]["urls"]]
                 if _mark_edges(g, named or edges, f.title):
                     continue
         elif f.id in PEER_FINDINGS or (not cis and flag in PEER_FLAGS):
             me = etcd_id(f.node) if f.node else None
             if me in g:
+                mentioned = _peers_named(flag, value)
                 edges = _peer_edges(g, me)
                 named = [(u, v) for u, v in edges
                          if mentioned & {g.nodes[w]["name"] for w in (u, v) if w != me}
@@ -405,7 +398,8 @@ def resolve_member(g: "nx.DiGraph", ref: str | int) -> str:
 def quorum_status(g: "nx.DiGraph", down: Iterable[str | int] = (),
                   cut: Iterable[tuple[str | int, str | int]] = ()) -> list[dict[str, Any]]:
     """For each cluster: its size, how many members are up, whether a majority of them can
-    still talk to each other (``cut`` peer links removed), and a one-line ``text``.
+    still talk to each other (``cut`` peer links removed), and a one-line ``text``. A
+    control plane without etcd has no cluster: ``[]``.
 
     >>> g = topology_graph(stacked_control_plane(5), findings=[])
     >>> [s["text"] for s in quorum_status(g, down=["cp4", "cp5"])]
@@ -418,9 +412,12 @@ def quorum_status(g: "nx.DiGraph", down: Iterable[str | int] = (),
     down_ids = {resolve_member(g, d) for d in down}
     cut_pairs = {frozenset((resolve_member(g, a), resolve_member(g, b))) for a, b in cut}
     out = []
-    for members_ in g.graph.get("clusters") or [members(g)]:
+    clusters = g.graph.get("clusters")
+    if clusters is None:  # a graph built by hand: its members are one cluster
+        clusters = [members(g)] if members(g) else []
+    for members_ in clusters:
         n = len(members_)
-        quorum = n // 2 + 1
+        quorum = quorum_size(n)
         up = [m for m in members_ if m not in down_ids]
         h = nx.Graph()
         h.add_nodes_from(up)
@@ -462,10 +459,14 @@ def describe(g: "nx.DiGraph", down: Iterable[str | int] = ()) -> str:
       peer   etcd-cp1 ↔ etcd-cp2  https://10.0.0.12:2380  ok
     """
     down_ids = {resolve_member(g, m) for m in down}
-    lines = [f"{g.graph.get('name')}: {g.graph.get('topology')} etcd; {quorum_text(g, down_ids)}"]
+    topology = g.graph.get("topology")
+    what = f"{topology} etcd; " if members(g) and topology else ""
+    lines = [f"{g.graph.get('name')}: {what}{quorum_text(g, down_ids)}"]
     for u, v, d in sorted(g.edges(data=True), key=lambda e: e[2]["kind"]):
         arrow = "→" if d["kind"] == "client" else "↔"
         state = "ok" if d["ok"] else f"BROKEN: {d['reason']}"
+        if d["ok"] and g.nodes[v]["kind"] == "unreachable":
+            state = "not checked: no etcd member given there"
         if u in down_ids or v in down_ids:
             state = "member down" if d["ok"] else f"member down; {state}"
         lines.append(f"  {d['kind']:<6} {u} {arrow} {v}  {d['url']}  {state}")

@@ -25,8 +25,9 @@ through them could drop fields; raw JSON reads the same with every client from 3
 
 Managed clusters (EKS, GKE, AKS) run etcd where no Pod shows it: there is nothing to
 inspect there, and :func:`load_live` says so. Every failure (no kubeconfig, an unknown
-context, refused credentials, a server that cannot be reached or whose certificate
-cannot be verified) is one :class:`~etcdlab.errors.EtcdlabError` sentence. Certificates
+context, an exec credential plugin that fails -- which the client only logs before it
+carries on without credentials --, refused credentials, a server that cannot be reached
+or whose certificate cannot be verified) is one :class:`~etcdlab.errors.EtcdlabError` sentence. Certificates
 and keys are only handed to the TLS layer; nothing here prints them.
 
 The ``kubernetes`` package is imported inside the functions, so ``import etcdlab`` stays light.
@@ -69,11 +70,17 @@ def load_live(*, kubeconfig: str | os.PathLike | None = None, context: str | Non
         host = getattr(getattr(api_client, "configuration", None), "host", None) or "the API server"
         label = context or host
         return _read(api_client, label, host, namespace)
-    api, label = _client(kubeconfig, context)
-    try:
-        return _read(api, label, api.configuration.host, namespace)
-    finally:
-        api.close()
+    with _ClientLog() as log:
+        api, label, plugin = _client(kubeconfig, context)   # an exec plugin runs here...
+        try:
+            log.raise_for(plugin)
+            try:
+                return _read(api, label, api.configuration.host, namespace)
+            except EtcdlabError:
+                log.raise_for(plugin)   # ...and again when its credentials expire: the real cause
+                raise
+        finally:
+            api.close()
 
 
 # -- connecting ----------------------------------------------------------------------------
@@ -88,8 +95,9 @@ def _kubeconfig_paths(kubeconfig: str | os.PathLike | None) -> list[str]:
     return [os.path.expanduser("~/.kube/config")]
 
 
-def _client(kubeconfig: str | os.PathLike | None, context: str | None) -> tuple[Any, str]:
-    """A new ApiClient for the context (or the Pod's service account), and a label for messages."""
+def _client(kubeconfig: str | os.PathLike | None, context: str | None) -> tuple[Any, str, str | None]:
+    """A new ApiClient for the context (or the Pod's service account), a label for messages,
+    and the command of the context's exec credential plugin, if it has one."""
     import yaml
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
@@ -102,7 +110,7 @@ def _client(kubeconfig: str | os.PathLike | None, context: str | None) -> tuple[
             config.load_incluster_config(client_configuration=configuration)
         except ConfigException as exc:
             raise EtcdlabError(f"cannot use this Pod's service account: {_clean(exc)}") from None
-        return client.ApiClient(configuration), "the in-cluster service account"
+        return client.ApiClient(configuration), "the in-cluster service account", None
 
     paths = _kubeconfig_paths(kubeconfig)
     found = [p for p in paths if os.path.exists(p)]
@@ -111,7 +119,7 @@ def _client(kubeconfig: str | os.PathLike | None, context: str | None) -> tuple[
                            "set KUBECONFIG, or run inside the cluster")
     config_file = os.pathsep.join(found)
     shown = " and ".join(found)
-    names, current = _contexts(found)
+    names, current, plugins = _contexts(found)
     if context is None:
         if not current:
             raise EtcdlabError(f"{shown} sets no current-context; give --context NAME "
@@ -125,18 +133,22 @@ def _client(kubeconfig: str | os.PathLike | None, context: str | None) -> tuple[
                                             persist_config=False, client_configuration=configuration)
     except (ConfigException, yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError, OSError) as exc:
         raise EtcdlabError(f"cannot use context {context!r} of {shown}: {_clean(exc)}") from None
-    return api, f"context {context}"
+    return api, f"context {context}", plugins.get(context)
 
 
-def _contexts(paths: list[str]) -> tuple[list[str], str | None]:
-    """The context names of kubeconfig files, and the current one (the first file that sets it
-    wins, as kubectl merges them), read with the safe YAML loader only."""
+def _contexts(paths: list[str]) -> tuple[list[str], str | None, dict[str, str]]:
+    """The context names of kubeconfig files, the current one (the first file that sets it
+    wins, as kubectl merges them), and the exec plugin command of each context whose user
+    has one (``users[].user.exec.command``: ``aws`` for EKS, ``gke-gcloud-auth-plugin``
+    for GKE, ``kubelogin`` for AKS), read with the safe YAML loader only."""
     import yaml
 
     from .manifests import read_text
 
     names: list[str] = []
     current = None
+    user_of: dict[str, str] = {}
+    command_of: dict[str, str] = {}
     for path in paths:
         try:
             doc = yaml.safe_load(read_text(Path(path)))
@@ -151,7 +163,66 @@ def _contexts(paths: list[str]) -> tuple[list[str], str | None]:
         names += [c["name"] for c in contexts or [] if isinstance(c, dict) and isinstance(c.get("name"), str)]
         if not current and isinstance(doc.get("current-context"), str) and doc["current-context"]:
             current = doc["current-context"]
-    return names, current
+        # the first definition of a name wins, as kubectl merges files
+        for c in contexts or []:
+            body = c.get("context") if isinstance(c, dict) else None
+            if isinstance(body, dict) and isinstance(c.get("name"), str) and isinstance(body.get("user"), str):
+                user_of.setdefault(c["name"], body["user"])
+        users = doc.get("users") if isinstance(doc.get("users"), list) else []
+        for u in users:
+            spec = u.get("user") if isinstance(u, dict) else None
+            plugin = spec.get("exec") if isinstance(spec, dict) else None
+            if isinstance(plugin, dict) and isinstance(u.get("name"), str) and isinstance(plugin.get("command"), str):
+                command_of.setdefault(u["name"], plugin["command"])
+    plugins = {ctx: command_of[user] for ctx, user in user_of.items() if user in command_of}
+    return names, current, plugins
+
+
+class _ClientLog:
+    """What the kubernetes client logs through the *root* logger, kept instead of printed.
+
+    The client reports a failed exec credential plugin with ``logging.error(str(exc))``
+    and carries on without credentials, so the request that follows fails for a reason
+    that is not the real one (401, or a refused connection), and Python prints
+    ``ERROR:root:...`` on top. Inside ``with _ClientLog() as log:`` those records are
+    collected; :meth:`raise_for` turns them into one sentence about the plugin. Records
+    that explain no failure are handed back to the root logger at the end.
+    """
+
+    def __enter__(self) -> "_ClientLog":
+        import logging
+
+        records = self.records = []
+
+        class Collect(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                records.append(record)
+
+        self._handler = Collect(logging.WARNING)
+        self._handler.addFilter(lambda record: record.name == "root")   # urllib3 logs under its own names
+        logging.getLogger().addHandler(self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import logging
+
+        root = logging.getLogger()
+        root.removeHandler(self._handler)
+        for record in self.records:
+            root.handle(record)
+
+    def raise_for(self, plugin: str | None) -> None:
+        """Raise the plugin's failure as one sentence, if it has logged one."""
+        if plugin is None or not self.records:
+            return
+        text = self.records[0].getMessage()
+        self.records.clear()
+        if "No such file or directory" in text:
+            why = "it is not installed, or not on PATH (no such file or directory)"
+        else:
+            why = _clean(re.sub(r"^exec:\s*", "", text))
+        raise EtcdlabError(f"the kubeconfig's exec plugin {plugin} failed: {why}; install it, or choose a "
+                           "context that does not need it with --context")
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import EtcdlabError, EtcdNotFound, EtcdUnavailable, QuorumLost
+from .quorum import member_names, quorum_size
 
 LOOPBACK = "127.0.0.1"
 
@@ -263,15 +264,116 @@ class _Resources:
                 pass
 
 
+# -- where the cluster directory goes ---------------------------------------------------------
+
+def _unescape_mount(field: str) -> str:
+    """``/proc/mounts`` writes a space in a path as ``\\040`` (octal escapes)."""
+    import re
+
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def _filesystem_type(path: str | os.PathLike, mounts: str | None = None) -> str | None:
+    """The type of the filesystem holding ``path`` (``"ext4"``, ``"tmpfs"``...), or None if unknown.
+
+    Read from ``mounts`` (the text of ``/proc/mounts``, read when not given): the mount
+    point that is the longest prefix of the path wins, and of two mounts on the same
+    point the later one, which hides the earlier. (``os.statvfs`` gives sizes, not types.)
+    """
+    if mounts is None:
+        try:
+            with open("/proc/mounts", encoding="utf-8", errors="replace") as f:
+                mounts = f.read()
+        except OSError:
+            return None
+    target = os.path.realpath(path)
+    best, kind = "", None
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = _unescape_mount(fields[1])
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, fields[2]
+    return kind
+
+
+#: Tried, in order, when the system's temp directory is a tmpfs and no base directory was given.
+DISK_TEMP_DIRS = ("/var/tmp",)
+
+
+def _tmpfs_warning(where: str | os.PathLike) -> None:
+    import warnings
+
+    warnings.warn(f"{where} is a tmpfs, so each etcd member's 64 MB write-ahead log will take memory; "
+                  "pass base_dir (--base-dir) on a disk to spare it.", UserWarning, stacklevel=4)
+
+
+def _base_directory(base_dir: str | os.PathLike | None) -> Path:
+    """Where the private cluster directory will be created.
+
+    A ``base_dir`` given must exist and be a directory: the lab creates its own directory
+    *inside* it, never the base itself. Without one, the system's temp directory, unless
+    it is a tmpfs (memory: each member preallocates a 64 MB WAL), in which case
+    :data:`DISK_TEMP_DIRS` on disk are preferred. A tmpfs that is used anyway gets a
+    one-line warning.
+    """
+    if base_dir is not None:
+        base = Path(base_dir)
+        if not os.path.exists(base):
+            raise EtcdlabError(f"the base directory {base} does not exist; create it first, or choose another one.")
+        if not os.path.isdir(base):
+            raise EtcdlabError(f"the base directory {base} is not a directory; give a directory to create "
+                               "the cluster directory in.")
+        if _filesystem_type(base) == "tmpfs":
+            _tmpfs_warning(base)
+        return base
+    base = Path(tempfile.gettempdir())
+    if _filesystem_type(base) != "tmpfs":
+        return base
+    for other in DISK_TEMP_DIRS:
+        if (os.path.isdir(other) and os.access(other, os.W_OK | os.X_OK)
+                and _filesystem_type(other) not in ("tmpfs", None)):
+            return Path(other)
+    _tmpfs_warning(base)
+    return base
+
+
 # -- configuration ------------------------------------------------------------------------
+
+#: The longest election timeout etcd accepts (``--election-timeout``, milliseconds).
+MAX_ELECTION_MS = 50000
+
 
 @dataclass(frozen=True)
 class Timings:
-    """Raft timings for the lab (milliseconds). etcd's defaults are 100/1000, pre-vote on (3.5)."""
+    """Raft timings for the lab (milliseconds). etcd's defaults are 100/1000, pre-vote on (3.5).
+
+    Checked here, with etcd's own rules, so a bad pair is one sentence before anything
+    starts rather than a JSON log line from a member that refused to: the heartbeat is a
+    positive whole number of milliseconds, and the election timeout is at least 5 times
+    the heartbeat (a follower must miss several heartbeats before it suspects the leader)
+    and at most 50000 ms.
+    """
 
     heartbeat_ms: int = 50
     election_ms: int = 500
     pre_vote: bool = True
+
+    def __post_init__(self) -> None:
+        for label, value in (("heartbeat interval", self.heartbeat_ms), ("election timeout", self.election_ms)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise EtcdlabError(f"the {label} must be a whole number of milliseconds, got {value!r}.")
+            if value <= 0:
+                raise EtcdlabError(f"the {label} must be a positive number of milliseconds, got {value}.")
+        if self.election_ms < 5 * self.heartbeat_ms:
+            raise EtcdlabError(f"the election timeout ({self.election_ms} ms) must be at least 5 times the "
+                               f"heartbeat interval ({self.heartbeat_ms} ms), as etcd requires: make it "
+                               f"{5 * self.heartbeat_ms} ms or more.")
+        if self.election_ms > MAX_ELECTION_MS:
+            raise EtcdlabError(f"the election timeout ({self.election_ms} ms) must be at most {MAX_ELECTION_MS} ms, "
+                               "the longest etcd accepts.")
 
     def flags(self) -> dict[str, str]:
         """As etcd flags, for the manifest's ``extra_flags`` (kubeadm's ``etcd.local.extraArgs``)."""
@@ -396,8 +498,12 @@ class LocalCluster:
 
     Use it as a context manager (``with LocalCluster(3) as c:``) or call :meth:`start`
     and :meth:`stop`. ``size`` is 1 to 7. ``timings`` sets heartbeat and election timeout.
-    ``base_dir`` is where the private cluster directory is created (default: the system
-    temp directory, which must not be a tmpfs: each member preallocates a 64 MB WAL).
+    ``base_dir`` is an existing directory in which the private cluster directory is
+    created (default: the system temp directory, or ``/var/tmp`` when that is a tmpfs:
+    each member preallocates a 64 MB WAL, which on a tmpfs takes memory; a tmpfs given
+    as ``base_dir`` gets a warning). Members are named ``cp1`` ... ``cpN``, like the
+    nodes of the bundled data sets, so :meth:`quorum_state` and
+    :class:`etcdlab.quorum.ClusterState` speak of the same members.
     """
 
     def __init__(self, size: int = 3, *, timings: Timings = Timings(), base_dir: str | os.PathLike | None = None,
@@ -409,11 +515,11 @@ class LocalCluster:
         self.timings = timings
         self.generation = generation
         self.etcd = etcd or find_etcd()
-        self.base_dir = Path(base_dir) if base_dir else None
+        self.base_dir = _base_directory(base_dir or None)
         #: how long a client waits for a write before calling it QuorumLost
         self.client_timeout = client_timeout or max(1.0, 3 * timings.election_ms / 1000)
         self.on_event = on_event
-        self.names = tuple(f"cp-{i}" for i in range(1, size + 1))
+        self.names = member_names(size)      # cp1, cp2...: the quorum model's names
         self.directory: Path | None = None
         self.pki = None
         self.members: tuple[Member, ...] = ()
@@ -464,10 +570,18 @@ class LocalCluster:
 
         EtcdClient.warm_up()   # import before the clock starts: we time etcd, not Python's imports
         self._t0 = t0 = time.monotonic()
-        base = self.base_dir or Path(tempfile.gettempdir())
-        base.mkdir(parents=True, exist_ok=True)
-        self.directory = Path(tempfile.mkdtemp(prefix="etcdlab-", dir=base)).resolve()
-        os.chmod(self.directory, 0o700)
+        try:
+            directory = Path(tempfile.mkdtemp(prefix="etcdlab-", dir=self.base_dir)).resolve()
+        except OSError as exc:
+            raise EtcdlabError(f"cannot create the cluster directory under {self.base_dir}: "
+                               f"{exc.strerror or exc}.") from None
+        try:
+            os.chmod(directory, 0o700)     # mkdtemp's 0700 went through the umask
+        except OSError as exc:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise EtcdlabError(f"cannot make the cluster directory {directory} private: "
+                               f"{exc.strerror or exc}.") from None
+        self.directory = directory
         self._resources = res = _Resources(self.directory)
         self._finalizer = weakref.finalize(self, res.cleanup)
         self._started = True
@@ -607,7 +721,7 @@ class LocalCluster:
 
     # -- members ----------------------------------------------------------------------------
     def member(self, ref: "Member | str | int") -> Member:
-        """A member by object, name (``"cp-2"``) or index (``1``)."""
+        """A member by object, name (``"cp2"``) or index (``1``)."""
         if isinstance(ref, Member):
             return ref
         if isinstance(ref, int):
@@ -632,7 +746,15 @@ class LocalCluster:
 
     @property
     def quorum(self) -> int:
-        return self.size // 2 + 1
+        return quorum_size(self.size)
+
+    def quorum_state(self):
+        """The running cluster as notebook 04's quorum model sees it: an
+        :class:`etcdlab.quorum.ClusterState` of the same size and member names, with the
+        members whose process is not running marked down."""
+        from .quorum import ClusterState
+
+        return ClusterState(self.size, down=frozenset(m.name for m in self.members if not m.running))
 
     def kill(self, ref: "Member | str | int", sig: int = SIGKILL) -> Member:
         """Kill a member (SIGKILL by default: a crash, no goodbye to its peers)."""

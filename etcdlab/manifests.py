@@ -6,7 +6,9 @@ Everything ends up as one :class:`~etcdlab.model.ControlPlane`:
   several (``---``), or a ``kind: List`` / ``PodList`` such as
   ``kubectl get po -n kube-system -o yaml`` prints;
 * a **directory** holding one node's manifests (``/etc/kubernetes/manifests``), or a
-  directory of such node directories (``cp1/``, ``cp2/``, ``cp3/``);
+  directory of such node directories (``cp1/``, ``cp2/``, ``cp3/``); like the kubelet, the
+  loader keeps every Pod it finds there, including a stray ``etcd.yaml.bak`` (see
+  :func:`_manifests_in`);
 * a **bundled data set** by name (``"single-control-plane"``, ``"broken/wrong-port"``);
 * the text table of ``kubectl get po -o wide`` (a ``.txt`` file), which adds the nodes that
   run no control-plane Pod (workers).
@@ -19,6 +21,7 @@ the file and, where it can, the line.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import posixpath
@@ -32,7 +35,7 @@ import yaml
 
 from .errors import DatasetNotFound, EtcdlabError, FlagError, ManifestError
 from .flags import _quoted, _shown, parse_command
-from .model import ApiServer, ControlPlane, EtcdMember, Node, Pod, PodStatus, Volume
+from .model import ApiServer, ControlPlane, EtcdMember, Node, Pod, PodStatus, Probe, Volume
 
 #: Largest file we read (a kubeadm manifest is about 3 kB; a full ``kubectl get po -A -o yaml`` a few MB).
 MAX_BYTES = 8 * 1024 * 1024
@@ -45,7 +48,7 @@ MAX_ALIAS_EXPANSION = 100_000
 #: A Pod nests about 10 levels deep (kubectl's managedFields about 15). PyYAML's scanner slows
 #: down with the square of the depth and its composer recurses, so deeper text is refused early.
 MAX_DEPTH = 100
-#: Files a directory load considers.
+#: Files a directory load reads as manifests (it reads the others as the kubelet does: see _manifests_in).
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 _TRUNCATED = re.compile(r"^\s*(#\s*)?(-\s+)?-*\s*TRUNCATED\s*-*\s*$", re.IGNORECASE)
@@ -68,17 +71,20 @@ def load(*sources: str | os.PathLike) -> ControlPlane:
         raise ManifestError("nothing to load", hint="give a manifest file, a directory or a data set name")
     nodes: list[Node] = []
     name = description = None
-    # Manifest files given one by one from the same directory are one node's files
-    # (etcd.yaml and kube-apiserver.yaml from /etc/kubernetes/manifests): load them together.
-    siblings: dict[Path, list[Path]] = {}
+    # Files of one directory are that node's files, as when the directory itself is given:
+    # etcd.yaml and kube-scheduler.yaml picked out of /etc/kubernetes/manifests are one node,
+    # though only etcd.yaml says which (a table, kubectl get po -o wide, is not a manifest).
+    groups: dict[Path, list[Path]] = {}
     for source in sources:
         p = Path(source)
-        if _is_file(p) and p.suffix in MANIFEST_SUFFIXES:
-            siblings.setdefault(p.parent.resolve(), []).append(p)
+        if _is_file(p) and p.suffix != ".txt":
+            group = groups.setdefault(p.parent.resolve(), [])
+            if not any(_same_file(p, q) for q in group):
+                group.append(p)
     done: set[Path] = set()
     for source in sources:
         p = Path(source)
-        group = siblings.get(p.parent.resolve(), []) if _is_file(p) else []
+        group = groups.get(p.parent.resolve(), []) if _is_file(p) and p.suffix != ".txt" else []
         if len(group) > 1:
             if p.parent.resolve() not in done:
                 done.add(p.parent.resolve())
@@ -91,6 +97,13 @@ def load(*sources: str | os.PathLike) -> ControlPlane:
     label = ", ".join(str(s) for s in sources)
     return ControlPlane(nodes=_merge_nodes(nodes), name=name if len(sources) == 1 else label,
                         source=label, description=description if len(sources) == 1 else None)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
 
 
 def _is_file(path: Path) -> bool:
@@ -174,12 +187,10 @@ def parse_pod_table(text: str, file: str | None = None) -> list[PodRow]:
     Without the header (as after ``| grep etcd``) the columns are recognised by shape.
     """
     rows: list[PodRow] = []
-    header_seen = False
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("$"):
             continue
         if re.match(r"^\s*(NAMESPACE\s+)?NAME\s+READY\s+STATUS", line):
-            header_seen = True
             continue
         m = _ROW.match(line.strip())
         if not m:
@@ -192,7 +203,6 @@ def parse_pod_table(text: str, file: str | None = None) -> list[PodRow]:
                            ip=None if g["ip"] in (None, "<none>") else g["ip"],
                            node=None if g["node"] in (None, "<none>") else g["node"],
                            namespace=g["namespace"]))
-    del header_seen
     return rows
 
 
@@ -476,29 +486,36 @@ def _pod(obj: dict, loc: _Locator, where: str) -> Pod:
             raise ManifestError(f"spec.containers[{index}].{key} must be a list of strings, not a {_kind_of(value)}",
                                 file=where, line=loc.line(*cpath, key),
                                 hint="write one item per line, each starting with '- '")
+    labels = _string_map(meta.get("labels"), "metadata.labels", where, loc)
+    annotations = _string_map(meta.get("annotations"), "metadata.annotations", where, loc)
+    name = meta.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ManifestError("metadata.name must be a string", file=where, line=loc.line("metadata", "name"))
+    image = container.get("image") if isinstance(container.get("image"), str) else None
+
     argv = list(command or []) + list(args or [])
     lines = loc.item_lines(*cpath, "command") + loc.item_lines(*cpath, "args")
     if not command and args:
         # no command: the image's entrypoint runs with the args (etcd's image runs etcd)
-        argv.insert(0, _entrypoint(container.get("image")))
+        argv.insert(0, _entrypoint(image))
         if lines:
             lines.insert(0, lines[0])
     if not argv:
-        name = container.get("name")
-        name = name if isinstance(name, str) and name and name == _shown(name) else "the container"
-        raise ManifestError(f"{name} has no command", file=where, line=loc.line(*cpath),
-                            hint="a static Pod of the control plane lists its flags under command")
+        cname = container.get("name")
+        cname = cname if isinstance(cname, str) and cname and cname == _shown(cname) else "the container"
+        wanted = _needs_command(labels, name, image, spec.get("nodeName"))
+        if wanted:
+            raise ManifestError(f"{cname} has no command, but this is the {wanted} Pod", file=where,
+                                line=loc.line(*cpath),
+                                hint=f"{wanted}'s static Pod lists its flags under command, as kubeadm writes it")
+        # haproxy, keepalived, a CNI agent...: the image's entrypoint runs, with no flags
+        argv = [_entrypoint(image) or (cname if cname != "the container" else "") or "unknown"]
     try:
         cl = parse_command(argv)
     except FlagError as exc:
         bad = getattr(exc, "item", None)
         raise exc.at(where, lines[bad] if bad is not None and bad < len(lines) else loc.line(*cpath, "command")) from None
 
-    labels = _string_map(meta.get("labels"), "metadata.labels", where, loc)
-    annotations = _string_map(meta.get("annotations"), "metadata.annotations", where, loc)
-    name = meta.get("name")
-    if name is not None and not isinstance(name, str):
-        raise ManifestError("metadata.name must be a string", file=where, line=loc.line("metadata", "name"))
     component = labels.get("component") or _component_of(cl.program) or (name if name in _COMPONENTS else None)
 
     volumes = _volumes(spec, container, where, loc, cpath)
@@ -508,7 +525,7 @@ def _pod(obj: dict, loc: _Locator, where: str) -> Pod:
         name=name or component or "pod",
         namespace=meta.get("namespace") if isinstance(meta.get("namespace"), str) else "kube-system",
         component=component,
-        image=container.get("image") if isinstance(container.get("image"), str) else None,
+        image=image,
         command=cl,
         volumes=volumes,
         node_name=spec.get("nodeName") if isinstance(spec.get("nodeName"), str) else None,
@@ -519,7 +536,7 @@ def _pod(obj: dict, loc: _Locator, where: str) -> Pod:
         probes=probes,
         status=status,
         file=where,
-        line=loc.line(*cpath, "command") or loc.line(*cpath, "args"),
+        line=loc.line(*cpath, "command") or loc.line(*cpath, "args") or loc.line(*cpath),
         lines=tuple(lines) if len(lines) == len(argv) else (),
     )
 
@@ -530,6 +547,20 @@ def _entrypoint(image: Any) -> str:
         return ""
     name = image.split("@", 1)[0].rsplit("/", 1)[-1]
     return name.split(":", 1)[0]
+
+
+#: The Pods whose flags the model reads: without a command there is nothing to read.
+_NEED_COMMAND = ("etcd", "kube-apiserver")
+
+
+def _needs_command(labels: dict[str, str], name: Any, image: str | None, node: Any) -> str | None:
+    """``etcd`` or ``kube-apiserver`` when the Pod is one (by its ``component`` label, its
+    name, ``etcd-<node>`` as kubectl shows it, or its image), else None."""
+    for c in _NEED_COMMAND:
+        if labels.get("component") == c or name == c or (isinstance(node, str) and name == f"{c}-{node}") \
+                or _entrypoint(image) == c:
+            return c
+    return None
 
 
 def _component_of(program: str) -> str | None:
@@ -596,43 +627,110 @@ def _status(value: Any) -> PodStatus | None:
                      restarts=restarts, start_time=s("startTime"))
 
 
-def _probes(container: dict) -> tuple[tuple[str, str], ...]:
+def _probes(container: dict) -> tuple[Probe, ...]:
+    """The container's liveness, readiness and startup probes. A named port
+    (``port: metrics``) is looked up in the container's ``ports``; a probe of a shape
+    Kubernetes does not have is left out (the API server would have refused it)."""
+    ports = container.get("ports") if isinstance(container.get("ports"), list) else []
+    named = {p["name"]: p["containerPort"] for p in ports
+             if isinstance(p, dict) and isinstance(p.get("name"), str) and _is_port(p.get("containerPort"))}
     out = []
-    for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
-        probe = container.get(kind)
-        if isinstance(probe, dict) and isinstance(probe.get("httpGet"), dict):
-            h = probe["httpGet"]
-            out.append((kind.replace("Probe", ""),
-                        f"{h.get('scheme', 'HTTP')} {h.get('host', '')}:{h.get('port', '')}{h.get('path', '')}"))
+    for kind in ("liveness", "readiness", "startup"):
+        probe = container.get(f"{kind}Probe")
+        if not isinstance(probe, dict):
+            continue
+        for action, scheme in (("httpGet", None), ("tcpSocket", "TCP"), ("grpc", "GRPC"), ("exec", "EXEC")):
+            spec = probe.get(action)
+            if not isinstance(spec, dict):
+                continue
+            if action == "exec":
+                out.append(Probe(kind, "EXEC"))
+                break
+            port = spec.get("port")
+            if isinstance(port, str) and port.isascii() and port.isdigit() and len(port) <= 5:
+                port = int(port)
+            elif isinstance(port, str):
+                port = named.get(port, port)
+            elif not _is_port(port):
+                port = None
+            host = spec.get("host") if isinstance(spec.get("host"), str) and spec.get("host") else None
+            path = spec.get("path") if isinstance(spec.get("path"), str) else None
+            if scheme is None:
+                raw = spec.get("scheme")
+                scheme = raw.upper() if isinstance(raw, str) and raw.upper() in ("HTTP", "HTTPS") else "HTTP"
+            out.append(Probe(kind, scheme, host, port, path if action == "httpGet" else None))
+            break
     return tuple(out)
+
+
+def _is_port(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
 
 
 # -- pods → nodes ------------------------------------------------------------------------
 
 
-def _nodes_from_pods(pods: list[Pod], default_node: str | None = None, source: str | None = None) -> tuple[Node, ...]:
-    """Group pods by node: ``spec.nodeName`` when kubectl said it, else one node for all."""
+#: Directory names that say nothing about the node: kubeadm's own, and the empty name of ``/``.
+_GENERIC_DIRS = frozenset({"", "manifests"})
+
+
+def _nodes_from_pods(pods: list[Pod], default_node: str | None = None, source: str | None = None, *,
+                     directory: str | None = None) -> tuple[Node, ...]:
+    """Group pods by node: ``spec.nodeName`` when kubectl said it; static manifests, which
+    do not say it, are one node named by :func:`_static_node_name` (or ``default_node``)."""
+    static = [p for p in pods if not p.node_name]
+    static_node = default_node or (_static_node_name(static, directory) if static else None)
     groups: dict[str, list[Pod]] = {}
     for p in pods:
-        node = p.node_name or default_node or _static_node_name(pods)
-        groups.setdefault(node, []).append(p)
+        groups.setdefault(p.node_name or static_node, []).append(p)  # type: ignore[arg-type]
     return tuple(_node(name, ps, source) for name, ps in groups.items())
 
 
-def _static_node_name(pods: list[Pod]) -> str:
-    """A static manifest does not say its node; kubeadm names the etcd member after it."""
+def _static_node_name(pods: list[Pod], directory: str | None = None) -> str:
+    """The node of static manifests, which do not say which node they run on. One rule,
+    whether they come from a file, several files or a directory:
+
+    1. the etcd member's ``--name``: kubeadm names the member after its node;
+    2. a Pod from the API whose ``nodeName`` was cut off: kubelet names a mirror Pod
+       ``<component>-<node>`` (``etcd-master``);
+    3. the name of the directory that holds the files (``cp1/`` in a directory of node
+       directories), unless it names no node (``manifests/``);
+    4. ``node``.
+    """
+    etcd = _primary(pods, "etcd")
+    if etcd is not None and etcd.command.get("name"):
+        return etcd.command.get("name")  # type: ignore[return-value]
     for p in pods:
-        if p.component == "etcd" and p.command.get("name"):
-            return p.command.get("name")  # type: ignore[return-value]
-    for p in pods:
-        if p.name and "-" in p.name and p.component and p.name.startswith(p.component + "-"):
+        if p.from_the_api and p.component and p.name.startswith(p.component + "-"):
             return p.name[len(p.component) + 1:]
+    if directory and directory not in _GENERIC_DIRS:
+        return directory
     return "node"
 
 
+def _dir_name(path: Path) -> str:
+    """The name of a directory as the user knows it: ``.`` is the current directory's name."""
+    return Path(os.path.abspath(path)).name
+
+
+def _primary(pods: Iterable[Pod], component: str) -> Pod | None:
+    """The Pod that plays ``component`` on a node.
+
+    There should be one. When a directory holds two (``etcd.yaml`` and ``etcd-backup.yaml``)
+    the kubelet runs both; the model follows the one in the file kubeadm writes
+    (``etcd.yaml``), else the first, and the doctor reports the pair
+    (``duplicate-static-pod``).
+    """
+    found = [p for p in pods if p.component == component]
+    for p in found:
+        if p.file and posixpath.basename(p.file.replace("\\", "/")) in {component + s for s in MANIFEST_SUFFIXES}:
+            return p
+    return found[0] if found else None
+
+
 def _node(name: str, pods: list[Pod], source: str | None) -> Node:
-    etcd_pod = next((p for p in pods if p.component == "etcd"), None)
-    api_pod = next((p for p in pods if p.component == "kube-apiserver"), None)
+    etcd_pod = _primary(pods, "etcd")
+    api_pod = _primary(pods, "kube-apiserver")
     etcd = EtcdMember.from_pod(etcd_pod) if etcd_pod else None
     api = ApiServer.from_pod(api_pod) if api_pod else None
     role = "control-plane" if api else ("etcd" if etcd else "worker")
@@ -654,22 +752,66 @@ def _address(etcd: EtcdMember | None, api: ApiServer | None, pods: list[Pod]) ->
 
 
 def _merge_nodes(nodes: Iterable[Node]) -> tuple[Node, ...]:
+    """One node per machine, from the nodes several sources found.
+
+    Nodes of the same name are one node, with the Pods of both (a Pod that both give, such as
+    the same file twice or a static manifest and its mirror Pod from kubectl, is kept once).
+    Then a node of static manifests that runs an apiserver but no etcd joins the etcd-only node
+    at the apiserver's ``--advertise-address``: the same machine, whose ``etcd.yaml`` and
+    ``kube-apiserver.yaml`` were given separately (and named by different rules).
+    """
     merged: dict[str, Node] = {}
     for n in nodes:
-        if n.name not in merged:
-            merged[n.name] = n
+        old = merged.get(n.name)
+        merged[n.name] = n if old is None else _merge_two(old, n)
+    return _merge_by_address(list(merged.values()))
+
+
+def _merge_two(old: Node, new: Node) -> Node:
+    from dataclasses import replace
+
+    pods = list(old.pods) + [p for p in new.pods if not any(_same_pod(p, q, old.name) for q in old.pods)]
+    if len(pods) == len(old.pods):
+        return replace(old, address=new.address) if new.address and not old.address else old
+    node = _node(old.name, pods, old.source)
+    if node.address is None and (old.address or new.address):
+        node = replace(node, address=old.address or new.address)
+    return node
+
+
+def _same_pod(a: Pod, b: Pod, node: str) -> bool:
+    """Is ``a`` the Pod ``b``, given again by another source? The same file twice, the same
+    manifest from two places, or a static manifest (``etcd``) and its mirror Pod
+    (``etcd-<node>``) from kubectl."""
+    if a == b:
+        return True
+    if a.namespace != b.namespace or a.component != b.component:
+        return False
+    return a.name == b.name or a.name == f"{b.name}-{node}" or b.name == f"{a.name}-{node}"
+
+
+def _merge_by_address(nodes: list[Node]) -> tuple[Node, ...]:
+    out = list(nodes)
+    for api_node in nodes:
+        api = api_node.apiserver
+        if api is None or api_node.etcd is not None or not api.advertise_address \
+                or any(p.from_the_api for p in api_node.pods):
             continue
-        old = merged[n.name]
-        have = {p.component for p in old.pods}
-        pods = list(old.pods) + [p for p in n.pods if p.component not in have]
-        if len(pods) == len(old.pods) and n.address and not old.address:
-            merged[n.name] = Node(old.name, n.address, old.role, old.pods, old.etcd, old.apiserver, old.source)
+        hosts = [n for n in out if n is not api_node and n.etcd is not None and n.apiserver is None
+                 and n.address and _same_host(n.address, api.advertise_address)]
+        if len(hosts) != 1:
             continue
-        merged[n.name] = _node(n.name, pods, old.source)
-        if merged[n.name].address is None and (old.address or n.address):
-            m = merged[n.name]
-            merged[n.name] = Node(m.name, old.address or n.address, m.role, m.pods, m.etcd, m.apiserver, m.source)
-    return tuple(merged.values())
+        host = hosts[0]
+        joined = _node(host.name, list(host.pods) + list(api_node.pods), host.source)
+        out = [joined if n is host else n for n in out if n is not api_node]
+    return tuple(out)
+
+
+def _same_host(a: str, b: str) -> bool:
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return a.lower().rstrip(".") == b.lower().rstrip(".")
 
 
 # -- files and directories -----------------------------------------------------------------
@@ -718,7 +860,8 @@ def load_file(path: Path, *, node: str | None = None, record_modes: bool = True)
                             hint="give a Pod manifest or the output of kubectl get po -o yaml")
     if record_modes:
         pods = [_with_mode(p, path) for p in pods]
-    return ControlPlane(nodes=_nodes_from_pods(pods, default_node=node, source=str(path)), source=str(path))
+    nodes = _nodes_from_pods(pods, default_node=node, source=str(path), directory=_dir_name(path.parent))
+    return ControlPlane(nodes=nodes, source=str(path))
 
 
 def _with_mode(pod: Pod, path: Path) -> Pod:
@@ -775,15 +918,11 @@ def load_directory(path: Path, *, record_modes: bool = True,
     reads the same wherever etcdlab is installed).
     """
     entries = _listing(path)
-    files = [p for p in entries if p.is_file() and p.suffix in MANIFEST_SUFFIXES]
-    subdirs = [p for p in entries if p.is_dir()]
-    nodes: list[Node] = []
-    if files:
-        nodes.extend(_load_node_dir(path, files, record_modes, label_root))
-    for sub in subdirs:
-        sub_files = [p for p in _listing(sub) if p.is_file() and p.suffix in MANIFEST_SUFFIXES]
-        if sub_files:
-            nodes.extend(_load_node_dir(sub, sub_files, record_modes, label_root))
+    files, others = _manifests_in(entries)
+    nodes = _load_node_dir(path, files, record_modes, label_root, others)
+    for sub in (p for p in entries if p.is_dir()):
+        files, others = _manifests_in(_listing(sub))
+        nodes.extend(_load_node_dir(sub, files, record_modes, label_root, others))
     tables = [p for p in entries if p.is_file() and p.suffix == ".txt"]
     for table in tables:
         nodes.extend(_table_nodes(read_text(table), table))
@@ -800,25 +939,47 @@ def _display(path: Path, label_root: tuple[Path, str] | None) -> str:
     return f"{name}/{path.relative_to(root).as_posix()}"
 
 
-def _load_node_dir(path: Path, files: list[Path], record_modes: bool,
-                   label_root: tuple[Path, str] | None = None) -> list[Node]:
+def _manifests_in(entries: list[Path]) -> tuple[list[Path], list[Path]]:
+    """A directory's manifests, and its other files that the kubelet reads too.
+
+    The kubelet runs every file of its manifest directory whose name does not start with a
+    dot (``etcd.yaml.bak`` included), one Pod per file, skips what does not parse, and does
+    not look into subdirectories. etcdlab reads ``*.yaml``, ``*.yml`` and ``*.json`` as
+    manifests, and refuses one that is broken (the kubelet would skip it in silence, and
+    its component would not run); it reads the other files as the kubelet does, keeping
+    what parses as Pods. Two differences remain: a subdirectory is a node of its own (a
+    directory of node directories), and a ``.txt`` file is a ``kubectl get po -o wide``
+    table.
+    """
+    files = [p for p in entries if p.is_file() and p.suffix in MANIFEST_SUFFIXES]
+    others = [p for p in entries if p.is_file() and p.suffix not in MANIFEST_SUFFIXES and p.suffix != ".txt"]
+    return files, others
+
+
+def _pods_the_kubelet_would_run(path: Path, where: str) -> list[Pod]:
+    """The Pods of a file not named like a manifest, or none if it does not parse as one."""
+    try:
+        return pods_from_text(read_text(path), file=where)
+    except EtcdlabError:
+        return []
+
+
+def _load_node_dir(path: Path, files: list[Path], record_modes: bool = True,
+                   label_root: tuple[Path, str] | None = None, others: Iterable[Path] = ()) -> list[Node]:
+    """One node's manifest files (``files``, each must hold a Pod) and other files that may
+    (``others``): the node is named by :func:`_static_node_name` with the directory's name."""
     pods: list[Pod] = []
     for f in files:
         found = pods_from_text(read_text(f), file=_display(f, label_root))
         if not found:
             raise ManifestError("holds no Pod", file=_display(f, label_root))
         pods.extend(_with_mode(p, f) for p in found) if record_modes else pods.extend(found)
-    static = [p for p in pods if not p.node_name]
-    named = [p for p in pods if p.node_name]
-    nodes: list[Node] = []
-    if static:
-        node_name = _static_node_name(static)
-        if node_name == "node" or not any(p.component == "etcd" for p in static):
-            node_name = path.name if path.name not in ("manifests", ".", "") else node_name
-        nodes.extend(_nodes_from_pods(static, default_node=node_name, source=_display(path, label_root)))
-    if named:
-        nodes.extend(_nodes_from_pods(named, source=_display(path, label_root)))
-    return nodes
+    for f in others:
+        found = _pods_the_kubelet_would_run(f, _display(f, label_root))
+        pods.extend(_with_mode(p, f) for p in found) if record_modes else pods.extend(found)
+    if not pods:
+        return []
+    return list(_nodes_from_pods(pods, source=_display(path, label_root), directory=_dir_name(path)))
 
 
 def nodes_from_pod_table(rows: list[PodRow]) -> tuple[Node, ...]:

@@ -53,6 +53,37 @@ class PodStatus:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """How the kubelet checks a container: ``kind`` is ``liveness`` (fail it and the
+    kubelet restarts the container), ``readiness`` (fail it and the Pod is not Ready) or
+    ``startup`` (the other probes wait until it passes; fail it and the container restarts).
+
+    ``scheme`` is ``HTTP`` or ``HTTPS`` for an ``httpGet`` probe, ``TCP`` for
+    ``tcpSocket``, ``GRPC`` for ``grpc`` and ``EXEC`` for a command run inside the
+    container (which has no host, port or path). ``host`` is None when the manifest
+    gives none: the kubelet then dials the Pod's IP, which with ``hostNetwork: true`` is
+    the node's own address. ``port`` is a number, or the name of a container port the
+    loader could not resolve.
+
+    >>> str(Probe("liveness", "HTTP", "127.0.0.1", 2381, "/livez"))
+    'HTTP 127.0.0.1:2381/livez'
+    """
+
+    kind: str
+    scheme: str
+    host: str | None = None
+    port: int | str | None = None
+    path: str | None = None
+
+    def __str__(self) -> str:
+        if self.scheme == "EXEC":
+            return "EXEC"
+        host = f"[{self.host}]" if self.host and ":" in self.host else (self.host or "")
+        port = f":{self.port}" if self.port is not None else ""
+        return f"{self.scheme} {host}{port}{self.path or ''}"
+
+
+@dataclass(frozen=True)
 class Pod:
     """One Pod of the control plane, as a manifest or ``kubectl`` describes it.
 
@@ -72,7 +103,7 @@ class Pod:
     annotations: tuple[tuple[str, str], ...] = ()
     host_network: bool = False
     priority_class: str | None = None
-    probes: tuple[tuple[str, str], ...] = ()  # (kind, "HTTP GET host:port/path")
+    probes: tuple[Probe, ...] = ()
     status: PodStatus | None = None
     file: str | None = None
     line: int | None = None
@@ -82,6 +113,18 @@ class Pod:
 
     def label(self, key: str) -> str | None:
         return dict(self.labels).get(key)
+
+    @property
+    def from_the_api(self) -> bool:
+        """True for a Pod as the API shows it (``kubectl get -o yaml``, a live cluster): it
+        names its node, or carries the kubelet's mirror annotation or a status. False for a
+        static manifest read from a node's disk, which says none of that."""
+        return bool(self.node_name or self.annotation("kubernetes.io/config.mirror")
+                    or (self.status is not None and self.status.phase))
+
+    def probe(self, kind: str) -> Probe | None:
+        """The ``liveness``, ``readiness`` or ``startup`` probe, if the container has one."""
+        return next((p for p in self.probes if p.kind == kind), None)
 
     def annotation(self, key: str) -> str | None:
         return dict(self.annotations).get(key)

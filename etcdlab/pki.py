@@ -25,7 +25,7 @@ and peer certificates (its name in the subject and SANs) and copies only the two
 between nodes. :func:`make_pki` does the same: ``<directory>/<node>/`` is what
 ``/etc/kubernetes/pki`` is on that node, so each member's etcd.yaml points at its own
 ``.../etcd/server.crt`` with the same relative paths kubeadm writes, and
-``openssl x509 -in cp-2/etcd/server.crt -noout -subject`` shows ``CN = cp-2``. On
+``openssl x509 -in cp2/etcd/server.crt -noout -subject`` shows ``CN = cp2``. On
 loopback every member has the same address, so the SANs are the node name,
 ``localhost``, ``127.0.0.1`` and ``::1`` (kubeadm adds the node's own IP too).
 
@@ -143,7 +143,7 @@ class Pki:
     foreign_client: CertKey    #: a client certificate signed by ``foreign_ca``
 
     def node(self, name: str | int) -> NodePki:
-        """A node's PKI by name (``"cp-1"``) or by position (``0``)."""
+        """A node's PKI by name (``"cp1"``) or by position (``0``)."""
         if isinstance(name, int):
             return self.nodes[name]
         for node in self.nodes:
@@ -282,21 +282,21 @@ LOOPBACK_DNS = ("localhost",)
 LOOPBACK_IPS = ("127.0.0.1", "::1")
 
 
-def make_pki(directory: str | os.PathLike, nodes: Iterable[str] | int = ("cp-1",)) -> Pki:
+def make_pki(directory: str | os.PathLike, nodes: Iterable[str] | int = ("cp1",)) -> Pki:
     """Create a kubeadm-like PKI for ``nodes`` under ``directory`` and return its paths.
 
-    ``nodes`` is a list of node names, or a number (``3`` means ``cp-1``, ``cp-2``,
-    ``cp-3``). Each node gets ``<directory>/<node>/`` laid out like
+    ``nodes`` is a list of node names, or a number (``3`` means ``cp1``, ``cp2``,
+    ``cp3``). Each node gets ``<directory>/<node>/`` laid out like
     ``/etc/kubernetes/pki`` on that node; the etcd CA and the cluster CA are the same on
     every node, the server, peer and client certificates are the node's own.
 
         >>> import tempfile
         >>> pki = make_pki(tempfile.mkdtemp(), 3)
-        >>> pki.node("cp-2").server.cert.relative_to(pki.directory).as_posix()
-        'cp-2/etcd/server.crt'
+        >>> pki.node("cp2").server.cert.relative_to(pki.directory).as_posix()
+        'cp2/etcd/server.crt'
     """
     if isinstance(nodes, int):
-        names = tuple(f"cp-{i}" for i in range(1, nodes + 1))
+        names = tuple(f"cp{i}" for i in range(1, nodes + 1))
     else:
         names = tuple(nodes)
     if not names:

@@ -37,6 +37,7 @@ from itertools import combinations
 from typing import Iterable
 
 from .errors import EtcdlabError
+from .report import plural
 
 #: The sizes the model accepts. etcd advises against more than 7 members; 8 and 9 are
 #: here so the table can show why.
@@ -66,10 +67,15 @@ class ScenarioError(EtcdlabError, ValueError):
 def quorum_size(members: int) -> int:
     """The majority of ``members`` voting members: ``members // 2 + 1``.
 
+    This is the one place the rule is written: the scenario model, the Raft simulation,
+    the topology graph, the doctor and the local lab clusters all call it. It is plain
+    arithmetic, for any cluster of one member or more (the 1-9 limit belongs to the
+    scenario model, :class:`ClusterState`).
+
     >>> [quorum_size(n) for n in range(1, 8)]
     [1, 2, 2, 3, 3, 4, 4]
     """
-    members = _check_size(members, what="a cluster")
+    members = _check_size(members, what="a cluster", most=None)
     return members // 2 + 1
 
 
@@ -246,21 +252,18 @@ def _normalize_partition(groups: Iterable[Iterable[str]], size: int) -> tuple[tu
     return tuple(sorted(clean, key=lambda g: order[g[0]]))
 
 
-def _check_size(size: int, what: str = "the cluster") -> int:
+def _check_size(size: int, what: str = "the cluster", most: int | None = MAX_SIZE) -> int:
+    """``size`` as an int from ``MIN_SIZE`` to ``most`` (no upper limit for ``most=None``)."""
+    allowed = f"from {MIN_SIZE} to {most}" if most is not None else f"of at least {MIN_SIZE}"
     if isinstance(size, bool) or not isinstance(size, int):
         try:
             size = int(str(size).strip())
         except ValueError:
-            raise ScenarioError(f"size of {what} must be a whole number from {MIN_SIZE} "
-                                f"to {MAX_SIZE}, not {size!r}") from None
-    if not MIN_SIZE <= size <= MAX_SIZE:
-        raise ScenarioError(f"size of {what} must be from {MIN_SIZE} to {MAX_SIZE} members, "
-                            f"not {size}; etcd advises at most 7")
+            raise ScenarioError(f"size of {what} must be a whole number {allowed}, not {size!r}") from None
+    if size < MIN_SIZE or (most is not None and size > most):
+        raise ScenarioError(f"size of {what} must be {allowed} members, not {size}"
+                            + ("; etcd advises at most 7" if most is not None else ""))
     return size
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _names(members: Iterable[str]) -> str:
@@ -448,7 +451,7 @@ class ClusterState:
     @property
     def quorum(self) -> int:
         """How many votes make a majority: ``voters // 2 + 1``."""
-        return len(self.voters) // 2 + 1
+        return quorum_size(len(self.voters))
 
     @property
     def tolerance(self) -> int:
@@ -633,7 +636,7 @@ class ClusterState:
                 if not alive:
                     continue
                 out.append(f"Cut off: {_names(alive)} "
-                           f"({_plural(len(self.up_voters_on(i)), 'vote')}, {self.quorum} needed) "
+                           f"({plural(len(self.up_voters_on(i)), 'vote')}, {self.quorum} needed) "
                            "cannot elect a leader, and a leader stranded there steps down: "
                            "writes and linearizable reads from the apiservers there time out; "
                            "serializable reads answer, maybe stale. "
@@ -642,7 +645,7 @@ class ClusterState:
             if left == 0:
                 out.append("It survives 0 more failures: one more voting member down and writes stop.")
             else:
-                out.append(f"It survives {_plural(left, 'more failure')}.")
+                out.append(f"It survives {plural(left, 'more failure')}.")
         else:
             best = max(len(self.up_voters_on(i)) for i in range(len(self.sides)))
             if self.partitioned and len(up_voters) >= self.quorum:
@@ -662,7 +665,7 @@ class ClusterState:
             if self.partitioned and len(up_voters) >= self.quorum:
                 fixes.append("heal the partition")
             if self.members_needed and not (self.partitioned and len(up_voters) >= self.quorum):
-                fixes.append(f"bring back {_plural(self.quorum - len(up_voters), 'voting member')}")
+                fixes.append(f"bring back {plural(self.quorum - len(up_voters), 'voting member')}")
             if fixes:
                 out.append(" or ".join(fixes).capitalize() + " to restore quorum.")
         if self.learners:
@@ -670,7 +673,7 @@ class ClusterState:
             out.append(f"{learner} is a learner: it does not vote and answers serializable reads only.")
         if n_voters % 2 == 0:
             out.append(f"An even size buys nothing: {n_voters} voting members need {self.quorum} "
-                       f"for a majority and survive {_plural(self.tolerance, 'failure')}, "
+                       f"for a majority and survive {plural(self.tolerance, 'failure')}, "
                        f"no more than {n_voters - 1} would.")
         return out
 
@@ -710,7 +713,7 @@ class ClusterState:
         s = self.summary()
         rows = [
             ("members", f"{s['size']} ({_names(s['members'])}), quorum {s['quorum']}, "
-                        f"tolerates {_plural(s['tolerance'], 'failure')}"),
+                        f"tolerates {plural(s['tolerance'], 'failure')}"),
             ("up", _names(s["up"])),
             ("down", _names(s["down"])),
         ]

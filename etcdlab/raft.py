@@ -49,7 +49,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
 from .errors import EtcdlabError
-from .quorum import member_name, member_names, parse_partition
+from .quorum import member_name, member_names, parse_partition, quorum_size
 
 # ---------------------------------------------------------------- public records
 
@@ -298,7 +298,7 @@ class _Sim:
                  pre_vote, check_quorum, request_timeout_ms, record_heartbeats=False):
         self.names = tuple(names)
         self.nodes = {n: _Node(n) for n in self.names}
-        self.quorum = len(self.names) // 2 + 1
+        self.quorum = quorum_size(len(self.names))
         self.rng = random.Random(seed)
         self.hb = float(heartbeat_ms)
         self.et = float(election_timeout_ms)
@@ -696,7 +696,7 @@ class _Sim:
     def partition_sides(self, spec: str) -> tuple[tuple[str, ...], ...]:
         if spec == "leader-minority":
             lead = self.current_leader() or self.names[0]
-            minority = (len(self.names) - 1) // 2
+            minority = len(self.names) - self.quorum  # the largest minority (under half): the fault tolerance
             others = [m for m in self.names if m != lead]
             # the leader and the members just "after" it in name order
             k = self.names.index(lead)

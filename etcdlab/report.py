@@ -31,7 +31,9 @@ def _where(f) -> str:
     return where + (f" (node {f.node})" if f.node else "")
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
+    """``1 failure``, ``2 failures``; ``info`` has no plural. The doctor's report and the
+    quorum model's sentences both count with it."""
     return f"{n} {word}{'' if n == 1 or word == 'info' else 's'}"
 
 
@@ -53,13 +55,13 @@ class DoctorReport:
         if cp is None:
             return ""
         members, apis = len(cp.members), len(cp.apiservers)
-        return (f"etcdlab doctor: {cp.name or cp.source or 'cluster'} ({_plural(len(cp.nodes), 'node')}, "
-                f"{_plural(members, 'etcd member')}, {_plural(apis, 'apiserver')})")
+        return (f"etcdlab doctor: {cp.name or cp.source or 'cluster'} ({plural(len(cp.nodes), 'node')}, "
+                f"{plural(members, 'etcd member')}, {plural(apis, 'apiserver')})")
 
     def verdict(self) -> str:
         s = self.counts()
         if self.findings:
-            counts = ", ".join(_plural(s[k], k) for k in ("error", "warning", "info"))
+            counts = ", ".join(plural(s[k], k) for k in ("error", "warning", "info"))
             return f"{counts}: " + ("no error." if s["ok"] else "the cluster is miswired or fails a CIS check.")
         cp = self.control_plane
         if cp is not None and not cp.members and not cp.apiservers:

@@ -349,7 +349,7 @@ class QuorumApp:
                                + html.escape("\n".join(reversed(lines))) + "</pre></details>")
 
     def _draw(self, state: ClusterState) -> None:
-        """The one place the topology drawing is plugged in: restyle it, render it to PNG."""
+        """The one place the topology drawing is plugged in: restyle it, render it to SVG (:func:`render_svg`)."""
         if not self.draw:
             return
         if self._drawing_size != state.size:

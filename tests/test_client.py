@@ -143,7 +143,7 @@ def test_status_members_health_version(one):
         assert st.endpoint == m.client_url
         members = c.members()
         assert [(x["name"], x["peer_urls"], x["client_urls"]) for x in members] == \
-            [("cp-1", [m.peer_url], [m.client_url])]
+            [("cp1", [m.peer_url], [m.client_url])]
         assert c.health() == (True, "")
         assert c.version() == st.version
 

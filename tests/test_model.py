@@ -10,7 +10,7 @@ from etcdlab import kubeadm
 from etcdlab.errors import FlagError
 from etcdlab.flags import parse_command, parse_url
 from etcdlab.manifests import load_text
-from etcdlab.model import ApiServer, ControlPlane, EtcdMember, Node, Pod, Volume
+from etcdlab.model import ApiServer, ControlPlane, EtcdMember, Node, Pod, Probe, Volume
 
 ADV = "10.128.15.226"
 
@@ -239,6 +239,41 @@ def test_two_loads_of_the_same_text_are_equal_and_hash_alike():
     assert a == b and hash(a) == hash(b)
     c = load_text(text.replace("--snapshot-count=10000", "--snapshot-count=5000"), "etcd.yaml")
     assert c != a
+
+
+# -- probes ------------------------------------------------------------------------------------------
+
+
+def test_kubeadm_probes_are_structured():
+    pod = etcd_pod(generation="1.31")
+    assert pod.probe("liveness") == Probe("liveness", "HTTP", "127.0.0.1", 2381, "/livez")
+    assert [p.kind for p in pod.probes] == ["liveness", "readiness", "startup"]
+    assert str(pod.probe("startup")) == "HTTP 127.0.0.1:2381/readyz"
+    assert str(etcd_pod(advertise="fd00::5").probe("liveness")) == "HTTP [::1]:2381/health?exclude=NOSPACE&serializable=true"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        pod.probes[0].port = 1
+
+
+def test_probe_shapes_named_ports_and_defaults():
+    manifest = kubeadm.etcd_manifest("master", ADV)
+    c = manifest["spec"]["containers"][0]
+    c["ports"] = [{"name": "metrics", "containerPort": 2381}]
+    c["livenessProbe"] = {"httpGet": {"path": "/health", "port": "metrics"}}  # no host, no scheme
+    c["readinessProbe"] = {"tcpSocket": {"port": "2379"}}
+    c["startupProbe"] = {"exec": {"command": ["etcdctl", "endpoint", "health"]}}
+    (n,) = load_text(kubeadm.to_yaml(manifest)).nodes
+    assert n.etcd.pod.probes == (Probe("liveness", "HTTP", None, 2381, "/health"),
+                                 Probe("readiness", "TCP", None, 2379, None), Probe("startup", "EXEC"))
+    c["livenessProbe"] = {"httpGet": {"port": "no-such-port", "scheme": "HTTPS"}}
+    (n,) = load_text(kubeadm.to_yaml(manifest)).nodes
+    assert n.etcd.pod.probe("liveness") == Probe("liveness", "HTTPS", None, "no-such-port", None)
+
+
+def test_a_pod_knows_whether_it_comes_from_the_api():
+    assert not etcd_pod().from_the_api
+    pod = kubeadm.etcd_manifest("master", ADV)
+    pod["metadata"]["annotations"]["kubernetes.io/config.mirror"] = "a4962f886b787292673bd519e895309c"
+    assert load_text(kubeadm.to_yaml(pod)).nodes[0].pods[0].from_the_api
 
 
 # -- the control plane -----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ KUBEADM_FILES = [
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    return make_pki(tmp_path_factory.mktemp("pki") / "pki", ["cp-1", "cp-2", "cp-3"])
+    return make_pki(tmp_path_factory.mktemp("pki") / "pki", ["cp1", "cp2", "cp3"])
 
 
 def load(path) -> x509.Certificate:
@@ -46,7 +46,7 @@ def verifies(cert: x509.Certificate, ca: x509.Certificate) -> bool:
 
 
 def test_every_node_has_kubeadms_layout(pki):
-    assert pki.names == ("cp-1", "cp-2", "cp-3")
+    assert pki.names == ("cp1", "cp2", "cp3")
     for node in pki.nodes:
         assert node.directory == pki.directory / node.name
         for rel in KUBEADM_FILES:
@@ -96,7 +96,7 @@ def test_server_and_peer_certificates_are_the_nodes_own(pki):
 
 def test_client_certificates(pki):
     etcd_ca, cluster_ca = load(pki.etcd_ca.cert), load(pki.cluster_ca.cert)
-    node = pki.node("cp-2")
+    node = pki.node("cp2")
     api = load(node.apiserver_etcd_client.cert)
     health = load(node.healthcheck_client.cert)
     assert cn(api.subject) == "kube-apiserver-etcd-client"
@@ -126,7 +126,7 @@ def test_keys_are_ecdsa_p256_and_match(pki):
 
 
 def test_map_path_translates_kubeadm_paths(pki):
-    node = pki.node("cp-3")
+    node = pki.node("cp3")
     assert node.map_path("/etc/kubernetes/pki/etcd/ca.crt") == node.etcd_ca.cert
     assert node.map_path("/etc/kubernetes/pki/apiserver-etcd-client.key") == node.apiserver_etcd_client.key
     assert node.map_path("/etc/ssl/certs/x.pem").as_posix() == "/etc/ssl/certs/x.pem"
@@ -135,10 +135,10 @@ def test_map_path_translates_kubeadm_paths(pki):
 
 def test_node_lookup_and_numbers(tmp_path):
     pki = make_pki(tmp_path / "p", 2)
-    assert pki.names == ("cp-1", "cp-2")
-    assert pki.node(1).name == "cp-2"
-    with pytest.raises(KeyError, match="cp-9"):
-        pki.node("cp-9")
+    assert pki.names == ("cp1", "cp2")
+    assert pki.node(1).name == "cp2"
+    with pytest.raises(KeyError, match="cp9"):
+        pki.node("cp9")
     with pytest.raises(ValueError):
         make_pki(tmp_path / "q", ["a", "a"])
     with pytest.raises(ValueError):

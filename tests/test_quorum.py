@@ -249,3 +249,49 @@ def test_cli_bad_input_is_one_line(capsys, argv, words):
     code, out, err = run_cli(capsys, *argv)
     assert code == 2 and out == ""
     assert err.startswith("etcdlab: ") and words in err and err.count("\n") == 1
+
+
+def test_the_majority_rule_is_written_once():
+    """``n // 2 + 1`` (and its twin, tolerance ``(n - 1) // 2``) lives in quorum_size only:
+    every other module that needs a quorum calls it, so they cannot drift apart."""
+    import ast
+    from pathlib import Path
+
+    import etcdlab
+
+    def is_const(node, value):
+        return isinstance(node, ast.Constant) and node.value == value
+
+    found = []
+    for path in sorted(Path(etcdlab.__file__).parent.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        allowed = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name == "quorum_size"
+                   and path.name == "quorum.py" for n in ast.walk(f)}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.BinOp) or id(node) in allowed:
+                continue
+            half = node.left if isinstance(node.op, ast.Add) and is_const(node.right, 1) else None
+            if isinstance(node.op, ast.FloorDiv) and is_const(node.right, 2) and isinstance(node.left, ast.BinOp) \
+                    and isinstance(node.left.op, ast.Sub) and is_const(node.left.right, 1):
+                found.append(f"{path.name}:{node.lineno}")  # (n - 1) // 2
+            elif isinstance(half, ast.BinOp) and isinstance(half.op, ast.FloorDiv) and is_const(half.right, 2):
+                found.append(f"{path.name}:{node.lineno}")  # n // 2 + 1
+    assert found == []
+
+
+def test_quorum_size_is_arithmetic_for_any_cluster():
+    # the 1-9 limit is the scenario model's (member names, exhaustive checks), not the rule's
+    assert [quorum_size(n) for n in (10, 11, 12)] == [6, 6, 7] and fault_tolerance(11) == 5
+    for bad in (0, -3, True, 2.5, "three"):
+        with pytest.raises(ScenarioError):
+            quorum_size(bad)
+    with pytest.raises(ScenarioError, match="1 to 9"):
+        ClusterState(10)
+
+
+def test_one_plural_helper_for_the_doctor_and_the_quorum_texts():
+    from etcdlab import quorum, report
+
+    assert quorum.plural is report.plural
+    assert [report.plural(n, w) for n, w in ((1, "failure"), (2, "failure"), (0, "vote"), (3, "info"))] == [
+        "1 failure", "2 failures", "0 votes", "3 info"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -20,7 +21,7 @@ from etcdlab.checks import Finding, doctor
 from etcdlab.errors import EtcdlabError
 from etcdlab.manifests import _merge_nodes, load_text
 from etcdlab.model import ControlPlane
-from etcdlab.graph import (broken_links, draw_topology, edge_counts, external_control_plane, from_json,
+from etcdlab.graph import (broken_links, describe_topology, draw_topology, edge_counts, external_control_plane, from_json,
                               node_counts, quorum_status, quorum_text, resolve_member, stacked_control_plane,
                               to_json, topology_graph)
 
@@ -416,3 +417,95 @@ def test_notebook_03_answers_come_from_the_graph():
     members = [n for n, kind in ext.nodes(data="kind") if kind == "etcd"]
     lost = next(k for k in range(6) if "quorum lost" in quorum_text(ext, down=members[:k]))
     assert el.check("03.4", lost).ok
+
+
+# --------------------------------------------------------------------------- graph and doctor agree
+
+def _write(tmp_path, manifests: list[tuple[str, str, dict]]):
+    for node, component, m in manifests:
+        (tmp_path / node).mkdir(exist_ok=True)
+        (tmp_path / node / f"{component}.yaml").write_text(kubeadm.to_yaml(m))
+    return str(tmp_path)
+
+
+# name: (the apiserver's --etcd-servers, the member's node, the address the member advertises)
+SPELLINGS = {
+    "an FQDN for a member known by its short name": (["https://etcd1.example.com:2379"], "etcd1", "etcd1"),
+    "a short name for a member known by its FQDN": (["https://etcd1:2379"], "node-a", "etcd1.example.com"),
+    "an IPv6 address written out": (["https://[fd00:0:0::11]:2379"], "etcd1", "fd00::11"),
+    "an IPv6 address in capitals": (["https://[FD00::11]:2379"], "etcd1", "fd00::11"),
+}
+
+
+@pytest.mark.parametrize("case", SPELLINGS)
+def test_an_endpoint_leads_where_the_doctor_says(case, tmp_path, capsys):
+    servers, node, address = SPELLINGS[case]
+    manifests = [(node, "etcd", kubeadm.etcd_manifest(node, address)),
+                 ("cp1", "kube-apiserver", kubeadm.apiserver_manifest("cp1", "10.0.0.1", etcd_servers=servers))]
+    cp = _cp(manifests)
+    assert [f.id for f in doctor(cp) if f.severity == "error"] == []
+    g = topology_graph(cp)
+    assert list(g.successors("kube-apiserver-cp1")) == [f"etcd-{node}"]
+    assert broken_links(g) == [] and node_counts(g)["unreachable"] == 0
+    path = _write(tmp_path, manifests)
+    assert main(["doctor", path]) == 0
+    assert main(["graph", path]) == 0, capsys.readouterr().out
+
+
+def test_graph_and_doctor_agree_on_every_endpoint(graphs):
+    """Each client edge goes where checks.route says the URL leads, and is broken exactly
+    when the doctor reports an error about that URL (or about the apiserver's etcd flags)."""
+    from etcdlab.checks import routes
+
+    for name, (_, cp, g) in graphs.items():
+        errors = {(f.node, f.value) for f in doctor(cp) if f.severity == "error" and f.flag == "--etcd-servers"}
+        for n in cp.nodes:
+            if n.apiserver is None:
+                continue
+            for r in routes(cp, n, n.apiserver):
+                (target,) = [v for v in g.successors(f"kube-apiserver-{n.name}")
+                             if r.url.raw in g.edges[f"kube-apiserver-{n.name}", v]["urls"]]
+                assert target == (f"etcd-{r.node.name}" if r.member is not None else
+                                  f"unreachable:{'*' if not r.url.is_loopback else n.name}:{r.url.hostport}"), name
+                if (n.name, r.url.raw) in errors:
+                    assert not g.edges[f"kube-apiserver-{n.name}", target]["ok"], (name, r.url.raw)
+
+
+def test_an_endpoint_the_doctor_cannot_check_is_not_drawn_broken(tmp_path, capsys):
+    # only the apiserver's manifest: no member was given, so the doctor cannot say where it leads
+    manifests = [("cp1", "kube-apiserver", kubeadm.apiserver_manifest("cp1", "10.0.0.11"))]
+    cp = _cp(manifests)
+    assert [f.severity for f in doctor(cp) if f.id == "etcd-servers-unknown-host"] == ["info"]
+    g = topology_graph(cp)
+    nowhere = "unreachable:cp1:127.0.0.1:2379"
+    assert g.nodes[nowhere]["ok"] and g.edges["kube-apiserver-cp1", nowhere]["ok"]
+    assert broken_links(g) == []
+    assert "127.0.0.1:2379  not checked" in describe_topology(g)
+    drawing = draw_topology(g)
+    assert drawing.layout_problems() == [] and drawing.notes == []
+    assert "not checked" in drawing.pod_labels[nowhere].get_text()
+    path = _write(tmp_path, manifests)
+    assert main(["doctor", path]) == 0 and main(["graph", path]) == 0
+    # a host name no member given uses: the doctor does not resolve names, the graph does not guess
+    cp = external_control_plane(3, 1)
+    servers = [m.advertise_client_urls[0].raw for m in cp.members] + ["https://etcd.example.com:2379"]
+    cp = _cp([(n.name, "etcd", kubeadm.etcd_manifest(n.name, n.address, initial_cluster=[
+        (m.name, m.initial_advertise_peer_urls[0].raw) for m in cp.members])) for n in cp.nodes if n.etcd]
+        + [("cp1", "kube-apiserver", kubeadm.apiserver_manifest("cp1", "10.0.0.11", etcd_servers=servers))])
+    assert [f.id for f in doctor(cp) if f.severity == "error"] == []
+    g = topology_graph(cp)
+    assert broken_links(g) == [] and g.nodes["unreachable:*:etcd.example.com:2379"]["ok"]
+
+
+def test_a_control_plane_without_etcd_says_so(capsys):
+    pods = str(Path(__file__).resolve().parents[1] / "data/single-control-plane/kubectl/get-po-o-wide.txt")
+    cp = el.load(pods)
+    g = topology_graph(cp)
+    assert quorum_status(g) == [] and quorum_text(g) == "no etcd member"
+    assert describe_topology(g).splitlines()[0].endswith(": no etcd member")
+    drawing = draw_topology(g)
+    assert drawing.status == "no etcd member" and ": no etcd, 0 members" in drawing.title_text.get_text()
+    assert drawing.layout_problems() == []  # the long title (a full path) shrinks to fit
+    assert main(["graph", pods]) == 0
+    out = capsys.readouterr().out
+    assert "no etcd member" in out and "quorum lost" not in out and "none etcd" not in out

@@ -168,3 +168,11 @@ def test_the_drawing_and_the_model_agree_on_quorum():
                 s = ClusterState(5, down=frozenset(down), partition=sides)
                 app.drawing.update(down=sorted(s.down), cut=s.cut_links())
                 assert ("quorum held" in app.drawing.status) is s.has_quorum, (sides, down)
+
+
+def test_the_drawing_docstring_names_the_format_it_renders():
+    from etcdlab.widgets import QuorumApp
+
+    app = quorum_app(3)
+    assert app.image.format == "svg+xml"
+    assert "SVG" in QuorumApp._draw.__doc__ and "PNG" not in QuorumApp._draw.__doc__

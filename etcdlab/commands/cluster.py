@@ -42,10 +42,14 @@ def register(subparsers) -> None:
 def _common(p) -> None:
     p.add_argument("--size", type=int, default=3, choices=range(1, 8), metavar="N",
                    help="number of members, 1 to 7 (default 3)")
-    p.add_argument("--heartbeat-ms", type=int, default=50, help="--heartbeat-interval (default 50)")
-    p.add_argument("--election-ms", type=int, default=500, help="--election-timeout (default 500)")
+    p.add_argument("--heartbeat-ms", type=int, default=50,
+                   help="etcd's --heartbeat-interval in ms (default 50)")
+    p.add_argument("--election-ms", type=int, default=500,
+                   help="etcd's --election-timeout in ms: at least 5 times the heartbeat, at most 50000 "
+                        "(default 500)")
     p.add_argument("--base-dir", default=None,
-                   help="where to create the cluster directory (default: the temp directory; not a tmpfs)")
+                   help="an existing directory to create the cluster directory in (default: the temp "
+                        "directory, or /var/tmp when that is a tmpfs)")
 
 
 def _usage(parser):
@@ -55,15 +59,32 @@ def _usage(parser):
     return run
 
 
-def _cluster(args):
-    from ..local import LocalCluster, Timings
+def _timings(args):
+    """The Raft timings the options ask for; :class:`~etcdlab.local.Timings` checks them."""
+    from ..local import Timings
 
-    if args.heartbeat_ms <= 0 or args.election_ms < 5 * args.heartbeat_ms:
-        from ..errors import EtcdlabError
+    return Timings(args.heartbeat_ms, args.election_ms)
 
-        raise EtcdlabError("--election-ms must be at least 5 times --heartbeat-ms (etcd requires it), "
-                           f"got {args.election_ms} and {args.heartbeat_ms}.")
-    return LocalCluster(args.size, timings=Timings(args.heartbeat_ms, args.election_ms), base_dir=args.base_dir)
+
+class _WarningsAsLines:
+    """Print each warning raised inside the block as one ``etcdlab: warning: ...`` line on
+    stderr (Python's default format adds the file, the line number and the source line)."""
+
+    def __enter__(self):
+        import sys
+        import warnings
+
+        self._catch = warnings.catch_warnings()
+        self._catch.__enter__()
+        warnings.simplefilter("default")
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            print(f"etcdlab: warning: {message}", file=sys.stderr, flush=True)
+        warnings.showwarning = show
+        return self
+
+    def __exit__(self, *exc):
+        return self._catch.__exit__(*exc)
 
 
 def _sigterm_as_interrupt() -> None:
@@ -80,8 +101,11 @@ def run_up(args) -> int:
     import sys
     import time
 
+    from ..local import LocalCluster
+
     _sigterm_as_interrupt()
-    cluster = _cluster(args)
+    with _WarningsAsLines():
+        cluster = LocalCluster(args.size, timings=_timings(args), base_dir=args.base_dir)
     try:
         with cluster:
             env = cluster.etcdctl_env()
@@ -118,11 +142,9 @@ def run_drill(args) -> int:
     from ..drill import run_drill as drill
 
     _sigterm_as_interrupt()
-    from ..local import Timings
-
-    _cluster(args)   # validates the options (and finds etcd) before anything starts
-    report = drill(args.size, timings=Timings(args.heartbeat_ms, args.election_ms), base_dir=args.base_dir,
-                   say=None if args.json else (lambda text: print(text, flush=True)))
+    with _WarningsAsLines():
+        report = drill(args.size, timings=_timings(args), base_dir=args.base_dir,
+                       say=None if args.json else (lambda text: print(text, flush=True)))
     if args.json:
         print(json.dumps(report.figures(), indent=2))
     else:

@@ -5,7 +5,9 @@
 * ``--json`` prints the graph as networkx node-link JSON (``nodes``, ``edges``);
 * otherwise one line per link.
 
-Exit code 1 when a link (or a Pod) is drawn broken, as ``etcdlab doctor`` does for errors.
+Exit code 1 when a link (or a Pod) is drawn broken, as ``etcdlab doctor`` does for errors: the
+graph follows each ``--etcd-servers`` URL the way the doctor does, so the two agree (an endpoint
+the doctor cannot check, e.g. when no etcd manifest was given, is drawn grey, not broken).
 """
 
 from __future__ import annotations
