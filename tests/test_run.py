@@ -234,6 +234,13 @@ def test_when_uv_cannot_be_had_pip_installs_with_a_note(machine):
     assert "run: uv is not available; installing with pip (slower)" in r.stderr.splitlines()
 
 
+def test_etcdlab_installer_pip_skips_uv_even_on_path(machine):
+    machine.add_uv_on_path()
+    r = machine.run("lab", ETCDLAB_INSTALLER="pip")
+    assert r.returncode == 0, r.stderr
+    assert _installs(r.new_calls) == ["venv-python -m pip install --quiet --disable-pip-version-check -e .[lab]"]
+
+
 def test_when_uv_fails_pip_tries_again_with_a_note(machine):
     machine.add_uv_on_path()
     r = machine.run("test", STUB_UV_RC="1")
