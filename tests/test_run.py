@@ -31,9 +31,19 @@ echo "python3 $*" >> "$STUB_LOG"
 case "$1" in
   -V) echo "Python $STUB_PY_VERSION"; exit 0 ;;
   -c) [ "$STUB_PY_OLD" = 1 ] && exit 1; exit 0 ;;
-  -m) if [ "$2" = venv ]; then
-        /bin/mkdir -p "$3/bin"
-        /bin/cp "$STUB_DIR/venv-python" "$3/bin/python"
+  -m) if [ "$2" = venv ]; then                       # python3 -m venv [--without-pip] DIR
+        dir="${@: -1}"
+        /bin/mkdir -p "$dir/bin"
+        /bin/cp "$STUB_DIR/venv-python" "$dir/bin/python"
+        [ "$3" = --without-pip ] || /bin/cp "$STUB_DIR/venv-python" "$dir/bin/pip"
+        exit 0
+      fi
+      if [ "$2" = pip ]; then                         # the system's pip
+        [ "$STUB_SYSTEM_PIP" = 1 ] || exit 1
+        if [ "$3" = --python ] && [ "${@: -1}" = uv ]; then
+          [ "$STUB_PIP_UV" = ok ] || exit 1
+          /bin/cp "$STUB_DIR/uv-impl" "$(dirname "$4")/uv"
+        fi
         exit 0
       fi ;;
 esac
@@ -42,10 +52,13 @@ exit 0
 
 STUB_VENV_PYTHON = r"""#!/bin/bash
 echo "venv-python $*" >> "$STUB_LOG"
+bin="$(dirname "$0")"
+if [ "$1 $2" = "-m ensurepip" ]; then /bin/cp "$0" "$bin/pip"; exit 0; fi
 if [ "$1 $2 $3" = "-m pip install" ]; then
+  [ -x "$bin/pip" ] || exit 1                         # a venv made without pip has none
   case " $* " in
     *" uv "*) [ "$STUB_PIP_UV" = ok ] || exit 1
-              /bin/cp "$STUB_DIR/uv-impl" "$(dirname "$0")/uv"; exit 0 ;;
+              /bin/cp "$STUB_DIR/uv-impl" "$bin/uv"; exit 0 ;;
     *) [ "$STUB_PIP_RC" = 0 ]; exit ;;
   esac
 fi
@@ -97,7 +110,7 @@ class Machine:
         self.env = {"PATH": str(self.bin), "HOME": str(tmp), "STUB_LOG": str(self.log),
                     "STUB_DIR": str(self.stubs), "STUB_ETCDBIN": str(self.etcdbin),
                     "STUB_UID": "0", "STUB_PY_VERSION": "3.11.7", "STUB_PY_OLD": "0",
-                    "STUB_PIP_UV": "ok", "STUB_PIP_RC": "0", "STUB_UV_RC": "0"}
+                    "STUB_PIP_UV": "ok", "STUB_PIP_RC": "0", "STUB_UV_RC": "0", "STUB_SYSTEM_PIP": "1"}
 
     @staticmethod
     def _write(path: Path, text: str) -> None:
@@ -138,7 +151,12 @@ def machine(tmp_path) -> Machine:
 
 def _installs(calls: list[str]) -> list[str]:
     """The install commands among the calls, with the venv path shortened to VENV."""
-    return [c for c in calls if re.match(r"(uv|venv-python) .*install", c)]
+    return [c for c in calls if re.match(r"(uv|venv-python|python3) .*(install|ensurepip)", c)]
+
+
+def _venv_made(calls: list[str]) -> str:
+    (made,) = [c for c in calls if c.startswith("python3 -m venv")]
+    return made
 
 
 # --------------------------------------------------------------------------- Chromium (issue 8)
@@ -204,28 +222,40 @@ def test_an_existing_venv_needs_no_python3(machine):
 
 # --------------------------------------------------------------------------- installing (issue 20)
 
-def test_uv_on_path_installs_the_lab_extra_into_the_venv(machine):
+def test_uv_on_path_installs_the_lab_extra_into_a_venv_made_without_pip(machine):
     machine.add_uv_on_path()
     r = machine.run("lab")
     assert r.returncode == 0, r.stderr
-    assert _installs(r.new_calls) == ["uv pip install --quiet --python .venv/bin/python -e .[lab]"]
+    assert _venv_made(r.new_calls) == "python3 -m venv --without-pip .venv"
+    assert _installs(r.new_calls) == ["uv pip install --quiet --python .venv/bin/python -e .[lab] pip"]
 
 
-def test_without_uv_pip_bootstraps_it_into_the_venv(machine):
+def test_without_uv_the_systems_pip_bootstraps_it_into_the_venv(machine):
     r = machine.run("test")
     assert r.returncode == 0, r.stderr
-    inst = _installs(r.new_calls)
-    assert inst[0] == "venv-python -m pip install --quiet --disable-pip-version-check uv"
-    assert inst[1].startswith("uv pip install --quiet --python ") and inst[1].endswith(" -e .[test]")
-    assert len(inst) == 2
+    assert _venv_made(r.new_calls) == "python3 -m venv --without-pip .venv"
+    assert _installs(r.new_calls) == [
+        "python3 -m pip --python .venv/bin/python install --quiet --disable-pip-version-check uv",
+        "uv pip install --quiet --python .venv/bin/python -e .[test] pip"]
     assert (machine.venv / "bin" / "uv").exists()
     assert "slower" not in r.stderr  # no note: this is the normal path
+
+
+def test_without_a_system_pip_the_venvs_own_pip_bootstraps_uv(machine):
+    r = machine.run("lab", STUB_SYSTEM_PIP="0")
+    assert r.returncode == 0, r.stderr
+    assert _venv_made(r.new_calls) == "python3 -m venv .venv"
+    assert _installs(r.new_calls) == [
+        "venv-python -m pip install --quiet --disable-pip-version-check uv",
+        "uv pip install --quiet --python .venv/bin/python -e .[lab] pip"]
 
 
 def test_when_uv_cannot_be_had_pip_installs_with_a_note(machine):
     r = machine.run("lab", STUB_PIP_UV="fail")
     assert r.returncode == 0, r.stderr
-    assert _installs(r.new_calls)[-1] == "venv-python -m pip install --quiet --disable-pip-version-check -e .[lab]"
+    inst = _installs(r.new_calls)
+    assert inst[-2:] == ["venv-python -m ensurepip --upgrade",   # the venv was made for uv, without pip
+                         "venv-python -m pip install --quiet --disable-pip-version-check -e .[lab]"]
     assert "run: uv is not available; installing with pip (slower)" in r.stderr.splitlines()
 
 
@@ -233,7 +263,9 @@ def test_etcdlab_installer_pip_skips_uv_even_on_path(machine):
     machine.add_uv_on_path()
     r = machine.run("lab", ETCDLAB_INSTALLER="pip")
     assert r.returncode == 0, r.stderr
+    assert _venv_made(r.new_calls) == "python3 -m venv .venv"
     assert _installs(r.new_calls) == ["venv-python -m pip install --quiet --disable-pip-version-check -e .[lab]"]
+    assert "slower" not in r.stderr   # asked for: no note
 
 
 def test_when_uv_fails_pip_tries_again_with_a_note(machine):
@@ -241,8 +273,9 @@ def test_when_uv_fails_pip_tries_again_with_a_note(machine):
     r = machine.run("test", STUB_UV_RC="1")
     assert r.returncode == 0, r.stderr
     inst = _installs(r.new_calls)
-    assert inst[0].startswith("uv pip install") and inst[1].endswith("-e .[test]")
-    assert inst[1].startswith("venv-python -m pip install")
+    assert inst == ["uv pip install --quiet --python .venv/bin/python -e .[test] pip",
+                    "venv-python -m ensurepip --upgrade",
+                    "venv-python -m pip install --quiet --disable-pip-version-check -e .[test]"]
     assert "run: uv could not install etcdlab; trying again with pip (slower)" in r.stderr.splitlines()
 
 
@@ -259,13 +292,13 @@ def test_the_stamp_installs_only_what_changed(machine):
     assert len(_installs(machine.run("lab").new_calls)) == 1
     assert _installs(machine.run("lab").new_calls) == []            # nothing changed
     (second,) = _installs(machine.run("test").new_calls)           # test adds its tools
-    assert second.endswith("-e .[test]")
+    assert second.endswith("-e .[test] pip")
     assert _installs(machine.run("test").new_calls) == []
     assert _installs(machine.run("lab").new_calls) == []            # test's extra covers lab's
     with open(machine.project / "pyproject.toml", "a") as f:        # the dependencies changed
         f.write("\n# changed\n")
     (third,) = _installs(machine.run("lab").new_calls)
-    assert third.endswith("-e .[lab]")
+    assert third.endswith("-e .[lab] pip")
 
 
 # --------------------------------------------------------------------------- the lab
