@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args(argv)
 
-    from etcdlab.graph import draw_topology, external_control_plane, stacked_control_plane, topology_graph
+    from etcdlab.graphs.graph import draw_topology, external_control_plane, stacked_control_plane, topology_graph
 
     cases = [("stacked, 3 members", stacked_control_plane(3)),
              ("stacked, 5 members", stacked_control_plane(5)),

@@ -15,7 +15,7 @@ from itertools import combinations
 import pytest
 
 from etcdlab import EtcdlabError, cli
-from etcdlab.quorum import (ClusterState, ScenarioError, fault_tolerance, fault_tolerance_table,
+from etcdlab.sim.quorum import (ClusterState, ScenarioError, fault_tolerance, fault_tolerance_table,
                             format_table, member_names, parse_partition, quorum_size)
 
 #: FACTS.md §3, copied by hand: members -> (majority, failures tolerated)
@@ -290,7 +290,8 @@ def test_quorum_size_is_arithmetic_for_any_cluster():
 
 
 def test_one_plural_helper_for_the_doctor_and_the_quorum_texts():
-    from etcdlab import quorum, report
+    from etcdlab.diagnosis import report
+    from etcdlab.sim import quorum
 
     assert quorum.plural is report.plural
     assert [report.plural(n, w) for n, w in ((1, "failure"), (2, "failure"), (0, "vote"), (3, "info"))] == [

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from etcdlab import EtcdlabError, simulate_election
-from etcdlab.raft import LEADER, Action, find_seed
+from etcdlab.sim.raft import LEADER, Action, find_seed
 
 SEEDS = range(40)
 
