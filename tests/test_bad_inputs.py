@@ -16,7 +16,7 @@ import pytest
 
 import etcdlab
 from etcdlab.errors import FlagError, ManifestError
-from etcdlab.sources.manifests import MAX_BYTES
+from etcdlab.sources.safe_yaml import MAX_BYTES
 
 HERE = Path(__file__).resolve().parent / "bad_inputs"
 ROOT = HERE.parent.parent

@@ -14,7 +14,7 @@ import pytest
 
 import etcdlab as el
 from etcdlab.sources.bundled import data_root, dataset, datasets
-from etcdlab.sources.manifests import load_file
+from etcdlab.sources.files import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "tools" / "make_datasets.py"

@@ -13,7 +13,7 @@ import etcdlab as el
 from etcdlab import kubeadm as k
 from etcdlab.cli import main
 from etcdlab.diagnosis.checks import CHECKS, RULES, SEVERITIES, Finding, at_least, doctor, summary
-from etcdlab.sources.manifests import load_text
+from etcdlab.sources.loading import load_text
 from etcdlab.model.control_plane import ControlPlane
 
 ADV = "10.0.0.10"

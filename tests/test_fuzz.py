@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from etcdlab import kubeadm
 from etcdlab.errors import EtcdlabError, FlagError
 from etcdlab.model.flags import CommandLine, parse_command, parse_initial_cluster, parse_url, parse_url_list
-from etcdlab.sources.manifests import load_text, parse_pod_table
+from etcdlab.sources.kubectl import parse_pod_table
+from etcdlab.sources.loading import load_text
 from etcdlab.model.control_plane import ApiServer, EtcdMember
 
 FUZZ = settings(max_examples=250, deadline=None, derandomize=True, database=None,

@@ -34,7 +34,7 @@ import etcdlab
 from etcdlab.cli import main
 from etcdlab.errors import EtcdlabError
 from etcdlab.sources.live import SELECTOR, load_live
-from etcdlab.sources.manifests import parse_pod_table
+from etcdlab.sources.kubectl import parse_pod_table
 from etcdlab.real.pki import make_pki
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,7 +27,10 @@ import etcdlab
 import etcdlab as el
 from etcdlab.real.client import TLS_REASONS, EtcdClient
 from etcdlab.errors import EtcdlabError, EtcdNotFound, EtcdUnavailable, QuorumLost, TLSError
-from etcdlab.real.cluster import LocalCluster, Timings, _filesystem_type, find_etcd
+from etcdlab.real.binary import find_etcd
+from etcdlab.real.lab import LocalCluster
+from etcdlab.real.lab_directory import _filesystem_type
+from etcdlab.real.members import Timings
 
 pytestmark = pytest.mark.etcd
 
@@ -353,7 +356,7 @@ def test_find_etcd_prefers_the_real_binary(monkeypatch, tmp_path):
 
 
 def test_no_etcd_anywhere_says_how_to_get_one(monkeypatch, tmp_path):
-    import etcdlab.real.cluster as local
+    import etcdlab.real.binary as local
 
     monkeypatch.delenv("ETCDLAB_ETCD", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))

@@ -1,4 +1,4 @@
-"""etcdlab.sources.manifests: files, directories, kubectl output → one ControlPlane."""
+"""etcdlab.sources.loading: files, directories, kubectl output → one ControlPlane."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ import etcdlab
 from etcdlab import kubeadm
 from etcdlab.errors import EtcdlabError, FlagError, ManifestError
 from etcdlab.model.control_plane import Probe
-from etcdlab.sources.manifests import (PodRow, load, load_directory, load_file, load_text, nodes_from_pod_table,
-                               parse_pod_table, pods_from_text)
+from etcdlab.sources.files import load_directory, load_file
+from etcdlab.sources.kubectl import PodRow, nodes_from_pod_table, parse_pod_table
+from etcdlab.sources.loading import load, load_text
+from etcdlab.sources.pods import pods_from_text
 
 ADV = "10.128.15.226"
 
@@ -817,7 +819,7 @@ def test_a_few_aliases_are_fine():
 
 
 def test_many_aliases_are_refused_at_the_alias_that_crosses_the_limit():
-    from etcdlab.sources.manifests import MAX_ALIASES
+    from etcdlab.sources.safe_yaml import MAX_ALIASES
 
     lines = ["kind: Pod", "x: &a v"] + [f"y{i}: *a" for i in range(MAX_ALIASES + 5)]
     with pytest.raises(ManifestError) as info:
@@ -837,7 +839,7 @@ def test_an_alias_inside_itself_is_refused():
 
 
 def test_deep_nesting_is_refused_at_its_line_and_quickly():
-    from etcdlab.sources.manifests import MAX_DEPTH
+    from etcdlab.sources.safe_yaml import MAX_DEPTH
 
     ok = "kind: Pod\nspec:\n  containers: [{name: e, command: [etcd]}]\nx: " + "[" * (MAX_DEPTH - 2) + "]" * (MAX_DEPTH - 2)
     assert load_text(ok).nodes[0].pods[0].command.program == "etcd"
@@ -877,7 +879,7 @@ def test_yaml_python_tags_are_never_executed(tmp_path):
 
 
 def test_a_big_file_is_refused_before_it_is_read(tmp_path):
-    from etcdlab.sources.manifests import MAX_BYTES
+    from etcdlab.sources.safe_yaml import MAX_BYTES
 
     f = tmp_path / "huge.yaml"
     with f.open("wb") as fh:

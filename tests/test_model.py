@@ -9,7 +9,7 @@ import pytest
 from etcdlab import kubeadm
 from etcdlab.errors import FlagError
 from etcdlab.model.flags import parse_command, parse_url
-from etcdlab.sources.manifests import load_text
+from etcdlab.sources.loading import load_text
 from etcdlab.model.control_plane import ApiServer, ControlPlane, EtcdMember, Node, Pod, Probe, Volume
 
 ADV = "10.128.15.226"

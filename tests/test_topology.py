@@ -19,11 +19,13 @@ from etcdlab.cli import main
 from etcdlab.sources.bundled import datasets
 from etcdlab.diagnosis.checks import Finding, doctor
 from etcdlab.errors import EtcdlabError
-from etcdlab.sources.manifests import _merge_nodes, load_text
+from etcdlab.sources.loading import load_text
+from etcdlab.sources.nodes import merge_nodes
 from etcdlab.model.control_plane import ControlPlane
-from etcdlab.graphs.graph import (broken_links, describe_topology, draw_topology, edge_counts, external_control_plane, from_json,
-                              node_counts, quorum_status, quorum_text, resolve_member, stacked_control_plane,
-                              to_json, topology_graph)
+from etcdlab.graphs.drawing import draw_topology
+from etcdlab.graphs.graph import (broken_links, describe_topology, edge_counts, from_json, node_counts, quorum_status,
+                                  quorum_text, resolve_member, to_json, topology_graph)
+from etcdlab.sources.generated import external_control_plane, stacked_control_plane
 
 # name: ((apiservers, etcd, unreachable), (client edges, peer edges))
 SHAPES = {
@@ -74,7 +76,7 @@ def _cp(manifests: list[tuple[str, str, dict]], name: str = "test") -> ControlPl
     nodes = []
     for node, component, m in manifests:
         nodes.extend(load_text(kubeadm.to_yaml(m), file=f"{node}/{component}.yaml", node=node).nodes)
-    return ControlPlane(nodes=_merge_nodes(nodes), name=name)
+    return ControlPlane(nodes=merge_nodes(nodes), name=name)
 
 
 # --------------------------------------------------------------------------- structure

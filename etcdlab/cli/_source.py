@@ -43,6 +43,6 @@ def load_from_args(args):
         usage("--context and --kubeconfig go with --live")
     if not args.paths:
         usage("give at least one PATH (a manifest file, a directory or a data set name), or --live")
-    from ..sources.manifests import load
+    from ..sources.loading import load
 
     return load(*args.paths)

@@ -60,8 +60,8 @@ def _usage(parser):
 
 
 def _timings(args):
-    """The Raft timings the options ask for; :class:`~etcdlab.real.cluster.Timings` checks them."""
-    from ..real.cluster import Timings
+    """The Raft timings the options ask for; :class:`~etcdlab.real.members.Timings` checks them."""
+    from ..real.members import Timings
 
     return Timings(args.heartbeat_ms, args.election_ms)
 
@@ -101,7 +101,7 @@ def run_up(args) -> int:
     import sys
     import time
 
-    from ..real.cluster import LocalCluster
+    from ..real.lab import LocalCluster
 
     _sigterm_as_interrupt()
     with _WarningsAsLines():

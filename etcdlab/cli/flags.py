@@ -17,7 +17,8 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..diagnosis.explain import flag_table
-    from ..sources.manifests import pods_from_text, read_text
+    from ..sources.pods import pods_from_text
+    from ..sources.safe_yaml import read_text
 
     path = Path(args.file)
     if path.is_dir():

@@ -42,7 +42,8 @@ def _is_scenario(args: argparse.Namespace) -> bool:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from ..sim.quorum import ClusterState, fault_tolerance_table, format_table
+    from ..sim.quorum import ClusterState
+    from ..sim.tolerance import fault_tolerance_table, format_table
 
     if not _is_scenario(args):
         rows = fault_tolerance_table()

@@ -40,7 +40,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..model.flags import Endpoint
 from ..model.control_plane import CLIENT_PORT, METRICS_PORT, PEER_PORT, ApiServer, ControlPlane, EtcdMember, Node, Pod, Probe
-from ..sim.quorum import quorum_size
+from ..model.quorum import quorum_size
 
 #: Severities, most severe first.
 SEVERITIES = ("error", "warning", "info")
@@ -1311,7 +1311,7 @@ def doctor(control_plane_or_source, *more_sources) -> list[Finding]:
             and not more_sources and callable(control_plane_or_source.load):
         cp = control_plane_or_source.load()  # a Dataset
     else:
-        from ..sources.manifests import load
+        from ..sources.loading import load
 
         cp = load(control_plane_or_source, *more_sources)
     token = _RUN_ROUTES.set({})

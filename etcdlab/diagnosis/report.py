@@ -13,6 +13,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..model.words import plural
+
 
 def _display_path(path: str | None) -> str | None:
     """A path relative to the current directory when it lies below it (shorter to read)."""
@@ -29,12 +31,6 @@ def _where(f) -> str:
     file = _display_path(f.file)
     where = f"{file}:{f.line}" if file and f.line else (file or "the cluster")
     return where + (f" (node {f.node})" if f.node else "")
-
-
-def plural(n: int, word: str) -> str:
-    """``1 failure``, ``2 failures``; ``info`` has no plural. The doctor's report and the
-    quorum model's sentences both count with it."""
-    return f"{n} {word}{'' if n == 1 or word == 'info' else 's'}"
 
 
 @dataclass(frozen=True)

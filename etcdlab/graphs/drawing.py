@@ -37,7 +37,8 @@ import math
 import textwrap
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .graph import apiserver_id, etcd_id, quorum_status, resolve_member
+from ..model.control_plane import ControlPlane
+from .graph import apiserver_id, etcd_id, quorum_status, resolve_member, topology_graph
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -619,3 +620,16 @@ class TopologyDrawing:
         n_api = sum(1 for _, k in g.nodes(data="kind") if k == "apiserver")
         return (f"<TopologyDrawing {g.graph.get('name') or 'control plane'}: {n_etcd} etcd, "
                 f"{n_api} apiserver{'s' if n_api != 1 else ''}; {self.status}>")
+
+
+def draw_topology(graph_or_control_plane: "ControlPlane | nx.DiGraph", ax=None, down: Iterable[str | int] = (),
+                  title: str | None = None, cut: Iterable[tuple[str | int, str | int]] = ()) -> "TopologyDrawing":
+    """Draw the topology with matplotlib; see :class:`TopologyDrawing`.
+
+    Returns a :class:`~etcdlab.graphs.drawing.TopologyDrawing` that keeps its artists, so
+    ``drawing.update(down=[...], cut=[...], title=...)`` restyles it without a redraw.
+    """
+    g = graph_or_control_plane
+    if isinstance(g, ControlPlane):
+        g = topology_graph(g)
+    return TopologyDrawing(g, ax=ax, down=down, cut=cut, title=title)

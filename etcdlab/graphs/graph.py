@@ -65,18 +65,15 @@ links (and Pods) broken. Pass ``findings=[]`` to skip the doctor.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ..errors import EtcdlabError, FlagError
 from ..model.flags import Endpoint, parse_initial_cluster
-from ..model.control_plane import CLIENT_PORT, PEER_PORT, ControlPlane, EtcdMember
-from ..sim.quorum import quorum_size
+from ..model.control_plane import PEER_PORT, ControlPlane, EtcdMember
+from ..model.quorum import quorum_size
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
-
-    from .drawing import TopologyDrawing
 
 #: Error findings that say an apiserver → etcd link cannot work.
 CLIENT_FINDINGS = frozenset({
@@ -497,80 +494,6 @@ def from_json(data: dict[str, Any]) -> "nx.DiGraph":
         return nx.node_link_graph(data, directed=True, multigraph=False)
 
 
-# --------------------------------------------------------------------------- drawing
-
-def draw_topology(graph_or_control_plane: "ControlPlane | nx.DiGraph", ax=None, down: Iterable[str | int] = (),
-                  title: str | None = None, cut: Iterable[tuple[str | int, str | int]] = ()) -> "TopologyDrawing":
-    """Draw the topology with matplotlib; see :mod:`etcdlab.graphs.drawing`.
-
-    Returns a :class:`~etcdlab.graphs.drawing.TopologyDrawing` that keeps its artists, so
-    ``drawing.update(down=[...], cut=[...], title=...)`` restyles it without a redraw.
-    """
-    from .drawing import TopologyDrawing
-
-    g = graph_or_control_plane
-    if isinstance(g, ControlPlane):
-        g = topology_graph(g)
-    return TopologyDrawing(g, ax=ax, down=down, cut=cut, title=title)
-
-
-# --------------------------------------------------------------------------- test clusters
-
-@lru_cache(maxsize=32)
-def stacked_control_plane(n: int, *, generation: str = "1.31", name: str | None = None) -> ControlPlane:
-    """A kubeadm stacked control plane of ``n`` nodes (1-9), ``cp1`` … ``cpN`` on
-    10.0.0.11 …, rendered by :mod:`etcdlab.sources.kubeadm` the way ``kubeadm init`` and
-    ``kubeadm join --control-plane`` write it: each joining member's ``--initial-cluster``
-    lists the members before it plus itself, with ``--initial-cluster-state=existing``."""
-    if not isinstance(n, int) or not 1 <= n <= 9:
-        raise EtcdlabError(f"a stacked control plane here has 1 to 9 members, not {n!r}")
-    from ..sources import kubeadm
-
-    hosts = [(f"cp{i}", f"10.0.0.{10 + i}") for i in range(1, n + 1)]
-    manifests = []
-    for i, (node, addr) in enumerate(hosts):
-        initial = [(h, kubeadm.url("https", a, PEER_PORT)) for h, a in hosts[: i + 1]]
-        manifests.append((node, "etcd", kubeadm.etcd_manifest(
-            node, addr, initial_cluster=initial, state="existing" if i else "new", generation=generation)))
-        manifests.append((node, "kube-apiserver", kubeadm.apiserver_manifest(node, addr, generation=generation)))
-    return _control_plane(manifests, name or f"stacked-{n}")
-
-
-@lru_cache(maxsize=32)
-def external_control_plane(members: int, apiservers: int = 3, *, generation: str = "1.31",
-                           name: str | None = None) -> ControlPlane:
-    """An external-etcd cluster: ``members`` etcd hosts ``etcd1`` … on 10.0.1.11 … (created
-    together, every ``--initial-cluster`` naming all of them) and ``apiservers``
-    control-plane nodes ``cp1`` … on 10.0.0.11 … whose ``--etcd-servers`` list every member."""
-    if not 1 <= members <= 9 or not 1 <= apiservers <= 9:
-        raise EtcdlabError("an external cluster here has 1 to 9 members and 1 to 9 apiservers")
-    from ..sources import kubeadm
-
-    etcd_hosts = [(f"etcd{i}", f"10.0.1.{10 + i}") for i in range(1, members + 1)]
-    initial = [(h, kubeadm.url("https", a, PEER_PORT)) for h, a in etcd_hosts]
-    servers = [kubeadm.url("https", a, CLIENT_PORT) for _, a in etcd_hosts]
-    manifests = [(h, "kube-apiserver", kubeadm.apiserver_manifest(
-        h, a, generation=generation, etcd_servers=servers,
-        etcd_cafile="/etc/kubernetes/pki/etcd/ca.crt",
-        etcd_certfile="/etc/kubernetes/pki/apiserver-etcd-client.crt",
-        etcd_keyfile="/etc/kubernetes/pki/apiserver-etcd-client.key"))
-        for h, a in [(f"cp{i}", f"10.0.0.{10 + i}") for i in range(1, apiservers + 1)]]
-    manifests += [(h, "etcd", kubeadm.etcd_manifest(h, a, initial_cluster=initial, generation=generation))
-                  for h, a in etcd_hosts]
-    return _control_plane(manifests, name or f"external-{members}")
-
-
-def _control_plane(manifests: list[tuple[str, str, dict]], name: str) -> ControlPlane:
-    from ..sources import kubeadm
-    from ..sources.manifests import _merge_nodes, load_text
-
-    nodes = []
-    for node, component, manifest in manifests:
-        cp = load_text(kubeadm.to_yaml(manifest), file=f"{node}/{component}.yaml", node=node)
-        nodes.extend(cp.nodes)
-    return ControlPlane(nodes=_merge_nodes(nodes), name=name, source=name)
-
-
 def topology(control_plane: ControlPlane, findings: Sequence[Any] | None = None) -> "nx.DiGraph":
     """``etcdlab.topology(cp)``: the client/peer graph of ``cp`` (see :func:`topology_graph`)."""
     return topology_graph(control_plane, findings)
@@ -579,6 +502,6 @@ def topology(control_plane: ControlPlane, findings: Sequence[Any] | None = None)
 #: ``etcdlab.describe_topology`` (the package's public name for :func:`describe`)
 describe_topology = describe
 
-__all__ = ["topology", "describe_topology", "topology_graph", "draw_topology", "stacked_control_plane", "external_control_plane",
+__all__ = ["topology", "describe_topology", "topology_graph",
            "edge_counts", "node_counts", "broken_links", "quorum_status", "quorum_text", "resolve_member", "describe",
            "mark_findings", "to_json", "from_json", "CLIENT_FINDINGS", "PEER_FINDINGS"]

@@ -1,4 +1,4 @@
-"""The clean-up watchdog of a :class:`~etcdlab.real.cluster.LocalCluster` (runs as its own process).
+"""The clean-up watchdog of a :class:`~etcdlab.real.lab.LocalCluster` (runs as its own process).
 
 Why a separate process: if the Python process that started the cluster is killed
 (SIGKILL, the OOM killer, a Jupyter kernel being killed on restart), no ``finally``,

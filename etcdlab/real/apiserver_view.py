@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ..errors import EtcdlabError, EtcdUnavailable, QuorumLost, TLSError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .cluster import LocalCluster
+    from .cluster import Cluster
 
 #: The flags that matter, in the order kubeadm writes them (sorted).
 ETCD_FLAGS = ("etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-servers")
@@ -118,7 +118,7 @@ class ApiserverAttempt:
     __repr__ = __str__
 
 
-def connect(cluster: "LocalCluster", flags: Any = None, *, member: Any = 0,
+def connect(cluster: "Cluster", flags: Any = None, *, member: Any = 0,
             **changes: str | None) -> ApiserverAttempt:
     """Use etcd as an apiserver on ``member``'s node would, with ``flags`` changed by ``changes``.
 
@@ -303,7 +303,7 @@ class AttemptTable:
                 f"<th>kube-apiserver would log</th></tr></thead><tbody>{body}</tbody></table>")
 
 
-def classic_mistakes(cluster: "LocalCluster", member: Any = 0) -> AttemptTable:
+def classic_mistakes(cluster: "Cluster", member: Any = 0) -> AttemptTable:
     """Try each of :data:`CLASSIC_CHANGES` against the running cluster."""
     return AttemptTable(tuple((label, connect(cluster, member=member, **{k.replace('-', '_'): v
                                                                            for k, v in change.items()}))

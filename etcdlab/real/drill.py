@@ -1,4 +1,4 @@
-"""Failure drills on a real :class:`~etcdlab.real.cluster.LocalCluster`: kill, watch, restart, verify.
+"""Failure drills on a real :class:`~etcdlab.real.lab.LocalCluster`: kill, watch, restart, verify.
 
 The drill (:func:`run_drill`) tells one story while a background writer keeps writing a
 key every 20 ms:
@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Callable
 from ..errors import EtcdlabError, EtcdUnavailable, QuorumLost
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .cluster import Event, LocalCluster, Member
+    from .cluster import Cluster
+    from .members import Event, Member
 
 Say = Callable[[str], None]
 
@@ -58,7 +59,7 @@ class Writer:
     disk. A write that failed may or may not have been committed; it is not counted.
     """
 
-    def __init__(self, cluster: "LocalCluster", prefix: str = "/registry/drill/", interval: float = 0.02):
+    def __init__(self, cluster: "Cluster", prefix: str = "/registry/drill/", interval: float = 0.02):
         self.cluster = cluster
         self.prefix = prefix
         self.interval = interval
@@ -133,7 +134,7 @@ class Writer:
         return None
 
 
-def missing_writes(cluster: "LocalCluster", acknowledged: dict[str, str], prefix: str) -> dict[str, list[str]]:
+def missing_writes(cluster: "Cluster", acknowledged: dict[str, str], prefix: str) -> dict[str, list[str]]:
     """For each member, the acknowledged keys it does not have (or has with another value).
 
     Reads are linearizable *through each member* (a follower first asks the leader how
@@ -148,7 +149,7 @@ def missing_writes(cluster: "LocalCluster", acknowledged: dict[str, str], prefix
     return out
 
 
-def _wait_all_healthy(cluster: "LocalCluster", timeout: float = 15.0) -> bool:
+def _wait_all_healthy(cluster: "Cluster", timeout: float = 15.0) -> bool:
     """Wait until every member runs, a leader exists, and every member reports it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -231,14 +232,14 @@ class DrillReport:
         return "\n".join(lines)
 
 
-def _refusal_wait(cluster: "LocalCluster") -> float:
+def _refusal_wait(cluster: "Cluster") -> float:
     """How long to wait for a refused write once quorum is lost: the write in flight at the
     kill may still take one client timeout to end, the next one is refused after another;
     the rest is slack for a loaded machine (the wait ends as soon as a write is refused)."""
     return 2 * cluster.client_timeout + 5.0
 
 
-def _victims_for_quorum_loss(cluster: "LocalCluster") -> list["Member"]:
+def _victims_for_quorum_loss(cluster: "Cluster") -> list["Member"]:
     """Enough running members that fewer than a quorum remain: the leader first, then others."""
     up = list(cluster.running)
     need = len(up) - (cluster.quorum - 1)
@@ -247,7 +248,7 @@ def _victims_for_quorum_loss(cluster: "LocalCluster") -> list["Member"]:
     return ordered[:max(need, 0)]
 
 
-def run_drill(size: int = 3, *, cluster: "LocalCluster | None" = None, say: Say | None = None,
+def run_drill(size: int = 3, *, cluster: "Cluster | None" = None, say: Say | None = None,
               live: bool = False, interval: float = 0.02, timings=None,
               base_dir: str | None = None) -> DrillReport:
     """Start (or use) a cluster and run the whole drill; ``say`` receives each step in words.
@@ -256,12 +257,13 @@ def run_drill(size: int = 3, *, cluster: "LocalCluster | None" = None, say: Say 
     A cluster passed in is left running, with every member restarted; one started here is
     stopped at the end.
     """
-    from .cluster import LocalCluster, etcd_version
+    from .binary import etcd_version
+    from .cluster import Cluster
 
     own = cluster is None
     if own:
         kwargs = {"timings": timings} if timings is not None else {}
-        cluster = LocalCluster(size, base_dir=base_dir, **kwargs)
+        cluster = Cluster(size, base_dir=base_dir, **kwargs)
     size = cluster.size
     talk = say or (lambda text: None)
     table = _LiveTable(cluster) if live else None
@@ -383,7 +385,7 @@ def run_drill(size: int = 3, *, cluster: "LocalCluster | None" = None, say: Say 
 class _LiveTable:
     """A member table in Jupyter that refreshes in place (an IPython display handle)."""
 
-    def __init__(self, cluster: "LocalCluster"):
+    def __init__(self, cluster: "Cluster"):
         self.cluster = cluster
         self.handle = None
 
@@ -425,7 +427,7 @@ class ChaosReport:
                 "duration_s": round(self.duration_s, 2)}
 
 
-def chaos(cluster: "LocalCluster", cycles: int = 20, *, seed: int | None = None, quorum_losses: int = 1,
+def chaos(cluster: "Cluster", cycles: int = 20, *, seed: int | None = None, quorum_losses: int = 1,
           down_s: tuple[float, float] = (0.05, 0.3), say: Say | None = None,
           interval: float = 0.01) -> ChaosReport:
     """Random kill/restart cycles while writing, then read every acknowledged write back.

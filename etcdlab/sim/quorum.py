@@ -36,156 +36,16 @@ from functools import cached_property
 from itertools import combinations
 from typing import Iterable
 
-from ..errors import EtcdlabError
-from ..diagnosis.report import plural
+from ..model.words import plural
+from ..model.quorum import ScenarioError, _check_size, member_name, member_names, quorum_size
 
-#: The sizes the model accepts. etcd advises against more than 7 members; 8 and 9 are
-#: here so the table can show why.
-MIN_SIZE, MAX_SIZE = 1, 9
-
-#: How a member is named: the n-th control-plane node is ``cp<n>``, and kubeadm names its
-#: etcd member after the node.
-MEMBER_PREFIX = "cp"
-#: The prefix of the member's static Pod (``etcd-cp1``), also accepted as a name.
-POD_PREFIX = "etcd-"
 
 #: The three things a client (the kube-apiserver) can ask its etcd member for.
 OPERATIONS = ("write", "linearizable read", "serializable read")
-
 #: What etcd answers when a request cannot be committed (no leader or no majority).
 TIMEOUT_ERROR = "etcdserver: request timed out"
 #: What a learner answers to anything but a serializable read.
 LEARNER_ERROR = "etcdserver: rpc not supported for learner"
-
-
-class ScenarioError(EtcdlabError, ValueError):
-    """A cluster scenario that cannot exist (unknown member, bad size, overlapping sides)."""
-
-
-# --------------------------------------------------------------------------- arithmetic
-
-def quorum_size(members: int) -> int:
-    """The majority of ``members`` voting members: ``members // 2 + 1``.
-
-    This is the one place the rule is written: the scenario model, the Raft simulation,
-    the topology graph, the doctor and the local lab clusters all call it. It is plain
-    arithmetic, for any cluster of one member or more (the 1-9 limit belongs to the
-    scenario model, :class:`ClusterState`).
-
-    >>> [quorum_size(n) for n in range(1, 8)]
-    [1, 2, 2, 3, 3, 4, 4]
-    """
-    members = _check_size(members, what="a cluster", most=None)
-    return members // 2 + 1
-
-
-def fault_tolerance(members: int) -> int:
-    """How many of ``members`` voting members may fail while a majority is left.
-
-    >>> [fault_tolerance(n) for n in range(1, 8)]
-    [0, 0, 1, 1, 2, 2, 3]
-    """
-    return members - quorum_size(members)
-
-
-@dataclass(frozen=True)
-class ToleranceRow:
-    """One row of etcd's fault-tolerance table."""
-
-    size: int
-    quorum: int
-    tolerance: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def fault_tolerance_table(sizes: Iterable[int] = range(MIN_SIZE, MAX_SIZE + 1)) -> list[ToleranceRow]:
-    """etcd's table: for each cluster size, the quorum and the failures it tolerates.
-
-    >>> [(r.size, r.quorum, r.tolerance) for r in fault_tolerance_table(range(1, 6))]
-    [(1, 1, 0), (2, 2, 0), (3, 2, 1), (4, 3, 1), (5, 3, 2)]
-    """
-    return [ToleranceRow(n, quorum_size(n), fault_tolerance(n)) for n in sizes]
-
-
-def format_table(rows: Iterable[ToleranceRow] | None = None) -> str:
-    """The table as aligned text, with a note on the sizes worth running."""
-    rows = fault_tolerance_table() if rows is None else list(rows)
-    lines = ["members  quorum  failures tolerated"]
-    for r in rows:
-        note = ""
-        if r.size == 1:
-            note = "   (no fault tolerance)"
-        elif r.size % 2 == 0:
-            note = f"   (no better than {r.size - 1})"
-        elif r.size in (3, 5):
-            note = "   <- production" if r.size == 5 else "   <- smallest HA"
-        elif r.size > 7:
-            note = "   (not advised)"
-        lines.append(f"{r.size:>7}  {r.quorum:>6}  {r.tolerance:>18}{note}")
-    return "\n".join(lines)
-
-
-def plot_fault_tolerance(rows: Iterable[ToleranceRow] | None = None, ax=None):
-    """A bar chart of the table: for each size, the majority needed and the failures
-    survived. Even sizes are greyed: they add a member but no tolerance.
-
-    Returns the matplotlib Axes (in a notebook, assign it: ``ax = plot_fault_tolerance()``,
-    so that its text repr does not become the cell's output).
-    """
-    import matplotlib.pyplot as plt
-
-    rows = fault_tolerance_table() if rows is None else list(rows)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.6))
-    sizes = [r.size for r in rows]
-    width = 0.38
-    ax.bar([n - width / 2 for n in sizes], [r.quorum for r in rows], width,
-           color="#9ecae1", label="majority needed (quorum)")
-    ax.bar([n + width / 2 for n in sizes], [r.tolerance for r in rows], width,
-           color=["#31a354" if n % 2 else "#bdbdbd" for n in sizes],
-           label="failures survived (green: odd size, grey: even)")
-    for r in rows:
-        ax.text(r.size + width / 2, r.tolerance + 0.08, str(r.tolerance), ha="center",
-                va="bottom", fontsize=9)
-    for n, text in ((3, "smallest HA"), (5, "production")):
-        if n in sizes:
-            ax.annotate(text, (n, quorum_size(n) + 0.25), ha="center", fontsize=9,
-                        color="#006d2c", fontweight="bold")
-    ax.set_xticks(sizes)
-    ax.set_xlabel("members")
-    ax.set_ylabel("members")
-    ax.set_ylim(0, max(r.quorum for r in rows) + 1)
-    ax.set_title("etcd: quorum = n // 2 + 1; an even size adds a member but no tolerance", fontsize=10)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
-    return ax
-
-
-# --------------------------------------------------------------------------- names
-
-def member_names(size: int) -> tuple[str, ...]:
-    """The members of a ``size``-member cluster: ``('cp1', ..., 'cp<size>')``."""
-    size = _check_size(size)
-    return tuple(f"{MEMBER_PREFIX}{i}" for i in range(1, size + 1))
-
-
-def member_name(ref: str | int, size: int) -> str:
-    """Turn ``'cp2'``, ``'etcd-cp2'`` (the Pod), ``'2'`` or ``2`` into the member name ``'cp2'``.
-
-    Raises :class:`ScenarioError` naming the members that exist when there is no such member.
-    """
-    names = member_names(size)
-    text = str(ref).strip()
-    if text.startswith(POD_PREFIX + MEMBER_PREFIX):
-        text = text[len(POD_PREFIX):]
-    if text.isdigit():
-        text = f"{MEMBER_PREFIX}{int(text)}"
-    if text not in names:
-        raise ScenarioError(
-            f"no member {str(ref).strip()!r} in a {size}-member cluster; "
-            f"use one of {', '.join(names)} (or just its number)")
-    return text
 
 
 def parse_members(text: str | Iterable[str | int], size: int) -> tuple[str, ...]:
@@ -252,26 +112,10 @@ def _normalize_partition(groups: Iterable[Iterable[str]], size: int) -> tuple[tu
     return tuple(sorted(clean, key=lambda g: order[g[0]]))
 
 
-def _check_size(size: int, what: str = "the cluster", most: int | None = MAX_SIZE) -> int:
-    """``size`` as an int from ``MIN_SIZE`` to ``most`` (no upper limit for ``most=None``)."""
-    allowed = f"from {MIN_SIZE} to {most}" if most is not None else f"of at least {MIN_SIZE}"
-    if isinstance(size, bool) or not isinstance(size, int):
-        try:
-            size = int(str(size).strip())
-        except ValueError:
-            raise ScenarioError(f"size of {what} must be a whole number {allowed}, not {size!r}") from None
-    if size < MIN_SIZE or (most is not None and size > most):
-        raise ScenarioError(f"size of {what} must be {allowed} members, not {size}"
-                            + ("; etcd advises at most 7" if most is not None else ""))
-    return size
-
-
 def _names(members: Iterable[str]) -> str:
     members = list(members)
     return ", ".join(members) if members else "none"
 
-
-# --------------------------------------------------------------------------- answers
 
 @dataclass(frozen=True)
 class MemberStatus:
@@ -316,8 +160,6 @@ class ClientAnswer:
     def __str__(self) -> str:
         return f"{self.member}: {self.operation}: {'OK' if self.ok else 'FAILS'}: {self.message}"
 
-
-# --------------------------------------------------------------------------- the state
 
 @dataclass(frozen=True)
 class ClusterState:

@@ -49,7 +49,8 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
 from ..errors import EtcdlabError
-from .quorum import member_name, member_names, parse_partition, quorum_size
+from ..model.quorum import member_name, member_names, quorum_size
+from .quorum import parse_partition
 
 # ---------------------------------------------------------------- public records
 

@@ -353,7 +353,8 @@ class QuorumApp:
         if not self.draw:
             return
         if self._drawing_size != state.size:
-            from ..graphs.graph import draw_topology, stacked_control_plane
+            from ..graphs.drawing import draw_topology
+            from ..sources.generated import stacked_control_plane
 
             # its own matplotlib Figure, not pyplot's: the notebook must not show it on its own
             self.drawing = draw_topology(stacked_control_plane(state.size))
@@ -369,7 +370,7 @@ def quorum_app(size: int = 3, *, sizes: Iterable[int] = APP_SIZES, draw: bool = 
     drawing (faster, and no matplotlib).
     """
     if size not in tuple(sizes):
-        from .quorum import ScenarioError
+        from ..model.quorum import ScenarioError
 
         raise ScenarioError(f"the app offers {', '.join(map(str, sizes))} members, not {size}")
     member_names(size)

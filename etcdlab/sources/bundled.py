@@ -96,7 +96,10 @@ class Dataset:
     def load(self):
         """The data set as a :class:`~etcdlab.model.control_plane.ControlPlane` (nodes, plus workers
         from the ``kubectl get po -o wide`` capture when there is one)."""
-        from .manifests import _merge_nodes, load_directory, nodes_from_pod_table, parse_pod_table, read_text
+        from .files import load_directory
+        from .kubectl import nodes_from_pod_table, parse_pod_table
+        from .nodes import merge_nodes
+        from .safe_yaml import read_text
         from ..model.control_plane import ControlPlane
 
         cp = load_directory(self.nodes_dir, record_modes=False, label_root=(self.path, self.name))
@@ -105,7 +108,7 @@ class Dataset:
         if table.exists():
             label = f"{self.name}/kubectl/{table.name}"
             nodes.extend(nodes_from_pod_table(parse_pod_table(read_text(table), file=label)))
-        return ControlPlane(nodes=_merge_nodes(nodes), name=self.name, source=self.name,
+        return ControlPlane(nodes=merge_nodes(nodes), name=self.name, source=self.name,
                             description=self.summary)
 
     @classmethod

@@ -2,7 +2,7 @@
 
 This is the single source of truth for "what a kubeadm control plane looks like": the
 bundled data sets are generated from it (``tools/make_datasets.py``), and
-:class:`~etcdlab.real.cluster.LocalCluster` starts real etcd processes with exactly the
+:class:`~etcdlab.real.lab.LocalCluster` starts real etcd processes with exactly the
 command these functions write, so the manifest a student reads is the command the
 process runs.
 

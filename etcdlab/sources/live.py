@@ -143,7 +143,7 @@ def _contexts(paths: list[str]) -> tuple[list[str], str | None, dict[str, str]]:
     for GKE, ``kubelogin`` for AKS), read with the safe YAML loader only."""
     import yaml
 
-    from .manifests import read_text
+    from .safe_yaml import read_text
 
     names: list[str] = []
     current = None
@@ -229,7 +229,9 @@ class _ClientLog:
 
 
 def _read(api: Any, label: str, host: str, namespace: str) -> ControlPlane:
-    from .manifests import _Locator, _merge_nodes, _nodes_from_pods, _pods_from_object
+    from .nodes import merge_nodes, nodes_from_pods
+    from .pods import pods_from_object
+    from .safe_yaml import Locator
 
     pod_list = _get(api, label, host, "pods", namespace=namespace)
     items = [i for i in pod_list.get("items") or [] if isinstance(i, dict)]
@@ -237,7 +239,7 @@ def _read(api: Any, label: str, host: str, namespace: str) -> ControlPlane:
     for item in items:
         meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
         where = f"{meta.get('namespace') or namespace}/{meta.get('name') or 'pod'}"
-        pods.extend(_pods_from_object(dict(item, kind="Pod"), _Locator(None), where))
+        pods.extend(pods_from_object(dict(item, kind="Pod"), Locator(None), where))
     if not any(p.component == "etcd" for p in pods):
         where = f"{label} ({host})" if host not in label else label
         if any(p.component == "kube-apiserver" for p in pods):
@@ -246,14 +248,14 @@ def _read(api: Any, label: str, host: str, namespace: str) -> ControlPlane:
                                "instead")
         raise EtcdlabError(f"{where} shows no etcd Pod in {namespace}: {MANAGED}; etcdlab needs a kubeadm "
                            "(self-managed) cluster")
-    nodes = list(_nodes_from_pods(pods, source=label))
+    nodes = list(nodes_from_pods(pods, source=label))
     try:
         node_list = _get(api, label, host, "nodes")
     except _Forbidden:
         node_list = {}  # an account that may read kube-system but not nodes: no workers, nothing wrong
     nodes.extend(_node(item) for item in node_list.get("items") or [] if isinstance(item, dict)
                  and isinstance((item.get("metadata") or {}).get("name"), str))
-    return ControlPlane(nodes=_merge_nodes(nodes), name=label.removeprefix("context "),
+    return ControlPlane(nodes=merge_nodes(nodes), name=label.removeprefix("context "),
                         source=f"{label} ({host})" if host not in label else label)
 
 
