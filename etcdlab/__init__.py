@@ -57,8 +57,8 @@ _EXPORTS: dict[str, str] = {
     "etcd_manifest": "sources.kubeadm",
     "apiserver_manifest": "sources.kubeadm",
     # the doctor
-    "doctor": "diagnosis.checks",
-    "Finding": "diagnosis.checks",
+    "doctor": "diagnosis.checkup",
+    "Finding": "diagnosis.findings",
     "explain_flag": "diagnosis.explain",
     "flag_table": "diagnosis.explain",
     # topology (issue 3)

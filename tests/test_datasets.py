@@ -335,7 +335,7 @@ def test_the_generator_is_deterministic_and_check_notices_changes(tmp_path, caps
 
 
 def _findings(name):
-    from etcdlab.diagnosis.checks import doctor
+    from etcdlab.diagnosis.checkup import doctor
 
     return list(doctor(el.load(name)))
 

@@ -187,7 +187,7 @@ def test_process_runs_the_manifests_command(three):
 
 
 def test_doctor_finds_no_error_in_the_lab_manifests(three):
-    doctor = pytest.importorskip("etcdlab.diagnosis.checks")
+    doctor = pytest.importorskip("etcdlab.diagnosis.checkup")
     findings = doctor.doctor(three.manifests())
     assert [f.id for f in findings if f.severity == "error"] == []
 

@@ -52,7 +52,7 @@ def test_wheel_ships_the_data_sets(tmp_path):
     assert not any(n.startswith(("notebooks/", "binder/", "tests/", "data/")) for n in names)
 
 
-@pytest.mark.parametrize("name,module", [("doctor", "etcdlab.diagnosis.checks"), ("topology", "etcdlab.graphs.graph"),
+@pytest.mark.parametrize("name,module", [("doctor", "etcdlab.diagnosis.checkup"), ("topology", "etcdlab.graphs.graph"),
                                          ("datasets", "etcdlab.sources.bundled")])
 def test_public_functions_survive_importing_their_modules_first(name, module):
     """A public function must not share its name with a submodule: importing the submodule

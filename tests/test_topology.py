@@ -17,7 +17,8 @@ import etcdlab as el
 from etcdlab import kubeadm
 from etcdlab.cli import main
 from etcdlab.sources.bundled import datasets
-from etcdlab.diagnosis.checks import Finding, doctor
+from etcdlab.diagnosis.checkup import doctor
+from etcdlab.diagnosis.findings import Finding
 from etcdlab.errors import EtcdlabError
 from etcdlab.sources.loading import load_text
 from etcdlab.sources.nodes import merge_nodes
@@ -457,7 +458,7 @@ def test_an_endpoint_leads_where_the_doctor_says(case, tmp_path, capsys):
 def test_graph_and_doctor_agree_on_every_endpoint(graphs):
     """Each client edge goes where checks.route says the URL leads, and is broken exactly
     when the doctor reports an error about that URL (or about the apiserver's etcd flags)."""
-    from etcdlab.diagnosis.checks import routes
+    from etcdlab.diagnosis.routes import routes
 
     for name, (_, cp, g) in graphs.items():
         errors = {(f.node, f.value) for f in doctor(cp) if f.severity == "error" and f.flag == "--etcd-servers"}

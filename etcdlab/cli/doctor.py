@@ -37,7 +37,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import json
 
-    from ..diagnosis.checks import at_least, doctor, summary
+    from ..diagnosis.checkup import doctor
+    from ..diagnosis.findings import at_least, summary
     from ..diagnosis.report import doctor_report
 
     cp = load_from_args(args)

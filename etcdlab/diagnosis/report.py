@@ -42,7 +42,7 @@ class DoctorReport:
     width: int = 100
 
     def counts(self) -> dict[str, int]:
-        from .checks import summary
+        from .findings import summary
 
         return summary(self.findings)
 
@@ -108,6 +108,6 @@ class DoctorReport:
 def doctor_report(findings: Sequence, *, severity: str = "info", control_plane=None,
                   width: int = 100) -> DoctorReport:
     """A printable report of ``findings``; ``severity="warning"`` keeps warnings and errors."""
-    from .checks import at_least
+    from .findings import at_least
 
     return DoctorReport(tuple(at_least(findings, severity)), control_plane=control_plane, width=width)

@@ -40,7 +40,7 @@ else ``None``):
 * one ``client`` edge per apiserver per member one of its ``--etcd-servers`` endpoints
   addresses, directed apiserver → etcd. ``url`` is the first endpoint that addresses the
   member, ``urls`` all of them, ``loopback`` says whether it is a same-node link. Where an
-  endpoint leads is the doctor's own answer, :func:`etcdlab.diagnosis.checks.route`: the graph and
+  endpoint leads is the doctor's own answer, :func:`etcdlab.diagnosis.routes.route`: the graph and
   ``etcdlab doctor`` cannot disagree about it (a short host name and its FQDN are one
   machine, ``fd00:0:0::11`` is ``fd00::11``);
 * one ``peer`` edge per member **pair**, directed from the member that comes first in node
@@ -117,7 +117,7 @@ def unreachable_id(host: str | None, endpoint: Endpoint) -> str:
 def topology_graph(control_plane: ControlPlane, findings: Sequence[Any] | None = None) -> "nx.DiGraph":
     """The client/peer graph of ``control_plane`` (see the module docstring for its shape).
 
-    ``findings`` are :class:`etcdlab.diagnosis.checks.Finding` objects; by default the doctor runs.
+    ``findings`` are :class:`etcdlab.diagnosis.findings.Finding` objects; by default the doctor runs.
     """
     import networkx as nx
 
@@ -156,7 +156,7 @@ def topology_graph(control_plane: ControlPlane, findings: Sequence[Any] | None =
                            ok=True, reason=None)
 
     # client edges: each --etcd-servers endpoint, to the member the doctor says it addresses
-    from ..diagnosis.checks import routes
+    from ..diagnosis.routes import routes
 
     for n in cp.nodes:
         api = n.apiserver
@@ -185,7 +185,7 @@ def topology_graph(control_plane: ControlPlane, findings: Sequence[Any] | None =
                        loopback=ep.is_loopback, ok=ok, reason=None)
 
     if findings is None:
-        from ..diagnosis.checks import doctor
+        from ..diagnosis.checkup import doctor
 
         findings = doctor(cp)
     mark_findings(g, cp, findings)

@@ -146,8 +146,22 @@ def datasets(*, broken: bool | None = None) -> list[Dataset]:
     return [d for d in items if broken is None or d.broken == broken]
 
 
+@lru_cache(maxsize=None)
+def _named(root: Path, name: str) -> Dataset | None:
+    """The data set in ``root/<name>``, read alone (reading all of them costs most of a
+    command's start-up), or None when ``name`` is not a plain relative path to one."""
+    parts = name.split("/")
+    if not name or any(p in ("", ".", "..") or "\\" in p for p in parts):
+        return None
+    path = root.joinpath(*parts)
+    return Dataset.from_dir(path, name=name) if (path / DATASET_FILE).is_file() else None
+
+
 def dataset(name: str) -> Dataset:
     """A bundled data set by name, e.g. ``dataset("stacked-ha-3")`` or ``dataset("broken/wrong-port")``."""
+    found = _named(data_root(), name.strip("/")) if isinstance(name, str) else None
+    if found is not None:
+        return found
     for d in datasets():
         if d.name == name or d.name == name.strip("/"):
             return d
