@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from ..model.control_plane import ControlPlane, EtcdMember, PEER_PORT
-from ..model.flags import Endpoint
+from ..model.addresses import is_ip
+from ..model.flags import Endpoint, url_list
 from .findings import Finding, _finding
-from .routes import _is_ip, _members, _quorum, _same_url, _serves, _urls
+from .routes import _members, _quorum, _same_url, _serves
 
 
 def _not_served(advertised: tuple[Endpoint, ...], listeners: tuple[Endpoint, ...]) -> list[Endpoint]:
@@ -28,7 +29,7 @@ def advertise_client_not_served(cp: ControlPlane) -> Iterator[Finding]:
                 title=f"Member {m.name} advertises {url.raw} but does not listen there",
                 detail=f"Clients and the other members learn this member's address from "
                        f"--advertise-client-urls, but {url.raw} matches none of its --listen-client-urls "
-                       f"({_urls(m.listen_client_urls)}): same host, port and scheme are needed. A client that "
+                       f"({url_list(m.listen_client_urls)}): same host, port and scheme are needed. A client that "
                        "follows the advertisement finds nothing there.",
                 fix=f"Advertise an address the member listens on, or add {url.raw} to --listen-client-urls.")
 
@@ -42,7 +43,7 @@ def advertise_peer_not_served(cp: ControlPlane) -> Iterator[Finding]:
                 "advertise-peer-not-served", m.pod, node, "initial-advertise-peer-urls", url.raw,
                 title=f"Member {m.name} advertises peer URL {url.raw} but does not listen there",
                 detail=f"The other members replicate the Raft log to this one at its advertised peer URL, but "
-                       f"{url.raw} matches none of its --listen-peer-urls ({_urls(m.listen_peer_urls)}). "
+                       f"{url.raw} matches none of its --listen-peer-urls ({url_list(m.listen_peer_urls)}). "
                        "They cannot reach it, so it can neither join nor vote.",
                 fix=f"Make --initial-advertise-peer-urls and --listen-peer-urls agree (kubeadm sets both to "
                     f"https://ADDRESS:{PEER_PORT}).")
@@ -67,7 +68,7 @@ def initial_cluster_missing_self(cp: ControlPlane) -> Iterator[Finding]:
         if own and _same_set(own, m.initial_advertise_peer_urls):
             continue
         expected = ",".join(f"{m.name}={u.raw}" for u in m.initial_advertise_peer_urls)
-        what = (f"it lists {m.name}={_urls(own)} instead" if own else
+        what = (f"it lists {m.name}={url_list(own)} instead" if own else
                 f"the name {m.name} is not in it (names: {', '.join(dict.fromkeys(n for n, _ in m.initial_cluster))})")
         yield _finding(
             "initial-cluster-missing-self", m.pod, node, "initial-cluster", m.pod.command.get("initial-cluster"),
@@ -93,10 +94,10 @@ def initial_cluster_mismatch(cp: ControlPlane) -> Iterator[Finding]:
                 if not other.initial_advertise_peer_urls or \
                         any(_same_url(url, u) for u in other.initial_advertise_peer_urls):
                     continue
-                why = f"member {name} advertises {_urls(other.initial_advertise_peer_urls)}, not {url.raw}"
+                why = f"member {name} advertises {url_list(other.initial_advertise_peer_urls)}, not {url.raw}"
             else:
                 owner = next((o for o in members if o.name != m.name and any(
-                    _is_ip(url.host) and _is_ip(u.host) and _same_url(url, u)
+                    is_ip(url.host) and is_ip(u.host) and _same_url(url, u)
                     for u in o.initial_advertise_peer_urls)), None)
                 if owner is None:
                     continue  # a member whose manifest was not given: nothing to compare with
@@ -149,8 +150,8 @@ def _cluster_size(cp: ControlPlane) -> int:
         for name, url in m.initial_cluster:
             if name in names:
                 continue
-            if any(_same_url(url, u) for o in members for u in o.initial_advertise_peer_urls if _is_ip(u.host)
-                   and _is_ip(url.host)):
+            if any(_same_url(url, u) for o in members for u in o.initial_advertise_peer_urls if is_ip(u.host)
+                   and is_ip(url.host)):
                 continue  # a misspelt name of a member we have
             extra.add(name)
     return len(names | extra)

@@ -9,7 +9,9 @@ from typing import Iterator
 
 from ..model.control_plane import ControlPlane, EtcdMember, METRICS_PORT, Node, Pod, Probe
 from .findings import Finding, _finding
-from .routes import _bracket, _hosts_match, _is_socket, _members, _port, _urls
+from ..model.addresses import bracket
+from ..model.flags import url_list
+from .routes import _hosts_match, _is_socket, _members, _port
 
 
 def trusted_ca_missing(cp: ControlPlane) -> Iterator[Finding]:
@@ -96,8 +98,8 @@ def _probe_problem(m: EtcdMember, node: Node, probe: Probe) -> tuple[str, str] |
     host = probe.host or (node.address if m.pod.host_network else None)  # no host: the Pod's IP
     if host is None:
         return None
-    shown = f"{probe.scheme.lower()}://{_bracket(host)}:{probe.port}" if probe.scheme != "TCP" else \
-        f"TCP {_bracket(host)}:{probe.port}"
+    shown = f"{probe.scheme.lower()}://{bracket(host)}:{probe.port}" if probe.scheme != "TCP" else \
+        f"TCP {bracket(host)}:{probe.port}"
     there = [(lst, role) for role, urls in (("metrics", m.listen_metrics_urls), ("client", m.listen_client_urls))
              for lst in urls if not _is_socket(lst) and _port(lst) == probe.port and _hosts_match(lst.host, host)]
     for lst, _ in there:
@@ -105,8 +107,8 @@ def _probe_problem(m: EtcdMember, node: Node, probe: Probe) -> tuple[str, str] |
                 (probe.scheme == "HTTPS" and lst.tls and not m.client_cert_auth):
             return None
     if not there:
-        return shown, (f"nothing of etcd listens there: --listen-metrics-urls={_urls(m.listen_metrics_urls)}, "
-                       f"--listen-client-urls={_urls(m.listen_client_urls)}")
+        return shown, (f"nothing of etcd listens there: --listen-metrics-urls={url_list(m.listen_metrics_urls)}, "
+                       f"--listen-client-urls={url_list(m.listen_client_urls)}")
     lst, role = there[0]
     if probe.scheme == "HTTP":
         return shown, (f"the {role} listener there, {lst.raw}, speaks TLS and drops a plain-HTTP request unanswered "
@@ -134,7 +136,7 @@ def probe_not_served(cp: ControlPlane) -> Iterator[Finding]:
             effect = next(_PROBE_EFFECT[k] for k in _PROBE_EFFECT if k in kinds)
             named = " and ".join(kinds) if len(kinds) < 3 else f"{', '.join(kinds[:-1])} and {kinds[-1]}"
             paths = ", ".join(f"{p.kind} GET {p.path}" for p in probes if p.path)
-            fix_url = f"http://{_bracket(probes[0].host or '127.0.0.1')}:{probes[0].port}"
+            fix_url = f"http://{bracket(probes[0].host or '127.0.0.1')}:{probes[0].port}"
             yield _finding(
                 "probe-not-served", m.pod, node, "listen-metrics-urls", m.pod.command.get("listen-metrics-urls"),
                 title=f"The kubelet's {named} probe{'s' if len(kinds) > 1 else ''} of {m.name} "

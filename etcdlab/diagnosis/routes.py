@@ -9,10 +9,11 @@ import contextvars
 import ipaddress
 import posixpath
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from ..model.control_plane import ApiServer, ControlPlane, EtcdMember, Node, Pod
-from ..model.flags import Endpoint
+from ..model.addresses import bracket, is_ip
+from ..model.flags import Endpoint, url_list
 from ..model.quorum import quorum_size
 
 
@@ -24,17 +25,9 @@ def _norm(host: str) -> str:
         return host.lower().rstrip(".")
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
-
-
 def _is_name(host: str) -> bool:
     """A DNS name (not an IP, not ``localhost``): the doctor cannot tell where it leads."""
-    return not _is_ip(host) and host.lower() != "localhost"
+    return not is_ip(host) and host.lower() != "localhost"
 
 
 def _port(e: Endpoint) -> int | None:
@@ -91,17 +84,13 @@ def _same_url(a: Endpoint, b: Endpoint) -> bool:
     """Two URLs naming the same place (IPs compared exactly, names as far as we can tell)."""
     if a.tls != b.tls or _port(a) != _port(b):
         return False
-    if _is_ip(a.host) and _is_ip(b.host):
+    if is_ip(a.host) and is_ip(b.host):
         return _norm(a.host) == _norm(b.host)
     if _is_name(a.host) and _is_name(b.host):
         return _same_name(a.host, b.host)
     if a.is_loopback or b.is_loopback:
         return a.is_loopback and b.is_loopback and _hosts_match(a.host, b.host)
     return True  # a name and an IP: only DNS could tell
-
-
-def _urls(endpoints: Iterable[Endpoint]) -> str:
-    return ",".join(e.raw for e in endpoints) or "(none)"
 
 
 def _machine_hosts(node: Node, member: EtcdMember | None = None) -> set[str]:
@@ -182,13 +171,9 @@ def _client_suggestion(member: EtcdMember, url: Endpoint) -> str | None:
     return None
 
 
-def _bracket(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
-
-
 def _rewrite(url: Endpoint, listener: Endpoint) -> str:
     """``url``'s host with ``listener``'s scheme and port: the URL that listener serves."""
-    return f"{listener.scheme}://{_bracket(url.host)}:{_port(listener)}"
+    return f"{listener.scheme}://{bracket(url.host)}:{_port(listener)}"
 
 
 def route(cp: ControlPlane, node: Node, url: Endpoint) -> Route:
@@ -233,7 +218,7 @@ def route(cp: ControlPlane, node: Node, url: Endpoint) -> Route:
         exact = [lst for lst in peers if _hosts_match(lst.host, url.host) and _port(lst) == _port(url)]
         if exact or any(_port(lst) == _port(url) for lst in peers):
             why = (f"it is member {m.name}'s peer listener ({exact[0].raw})" if exact else
-                   f"port {_port(url)} is member {m.name}'s peer port (--listen-peer-urls={_urls(peers)}), "
+                   f"port {_port(url)} is member {m.name}'s peer port (--listen-peer-urls={url_list(peers)}), "
                    "and on this host nothing even listens there")
             return Route(url, member=m, node=n, problem="etcd-servers-peer-port", why=why,
                          suggest=_client_suggestion(m, url))
@@ -242,13 +227,13 @@ def route(cp: ControlPlane, node: Node, url: Endpoint) -> Route:
         if ports:
             metrics = any(_port(x) == _port(url) for x in m.listen_metrics_urls if not _is_socket(x))
             what = (f"port {_port(url)} is member {m.name}'s metrics and health port "
-                    f"(--listen-metrics-urls={_urls(m.listen_metrics_urls)}), which serves /metrics and /health, "
+                    f"(--listen-metrics-urls={url_list(m.listen_metrics_urls)}), which serves /metrics and /health, "
                     "not the etcd API" if metrics
-                    else f"member {m.name} serves clients on that host only at {_urls(ports)}")
+                    else f"member {m.name} serves clients on that host only at {url_list(ports)}")
             return Route(url, member=m, node=n, problem="etcd-servers-wrong-port", why=what,
                          suggest=_rewrite(url, ports[0]))
     n, m = candidates[0]
-    listeners = _urls(m.listen_client_urls)
+    listeners = url_list(m.listen_client_urls)
     if url.is_loopback:
         return Route(url, member=m, node=n, problem="etcd-servers-loopback-no-member",
                      why=f"member {m.name} on this node listens for clients only on {listeners}",
@@ -271,7 +256,7 @@ def _unknown_host(cp: ControlPlane, url: Endpoint) -> Route:
                 return Route(url, problem="etcd-servers-unknown-host", severity="info",
                              why=f"{url.host} is member {name}'s address in --initial-cluster, "
                                  "but that member's manifest was not given")
-    known = sorted({h for n in cp.nodes if n.etcd for h in _machine_hosts(n) if _is_ip(h)})
+    known = sorted({h for n in cp.nodes if n.etcd for h in _machine_hosts(n) if is_ip(h)})
     where = f" (the members are on {', '.join(known)})" if known else ""
     return Route(url, problem="etcd-servers-unknown-host",
                  why=f"no etcd member given listens on {url.host}{where}")

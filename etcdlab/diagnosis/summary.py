@@ -11,10 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model.control_plane import ControlPlane
-
-
-def _urls(endpoints) -> list[str]:
-    return [e.raw for e in endpoints]
+from ..model.flags import raw_urls
 
 
 @dataclass(frozen=True)
@@ -31,11 +28,11 @@ class Summary:
             "members": [{
                 "name": m.name,
                 "node": cp.node_of(m).name,
-                "client_urls": _urls(m.listen_client_urls),
-                "advertise_client_urls": _urls(m.advertise_client_urls),
-                "peer_urls": _urls(m.listen_peer_urls),
-                "advertise_peer_urls": _urls(m.initial_advertise_peer_urls),
-                "metrics_urls": _urls(m.listen_metrics_urls),
+                "client_urls": raw_urls(m.listen_client_urls),
+                "advertise_client_urls": raw_urls(m.advertise_client_urls),
+                "peer_urls": raw_urls(m.listen_peer_urls),
+                "advertise_peer_urls": raw_urls(m.initial_advertise_peer_urls),
+                "metrics_urls": raw_urls(m.listen_metrics_urls),
                 "initial_cluster": [f"{name}={u.raw}" for name, u in m.initial_cluster],
                 "initial_cluster_state": m.initial_cluster_state,
                 "data_dir": m.data_dir,
@@ -44,7 +41,7 @@ class Summary:
             } for m in cp.members],
             "apiservers": [{
                 "node": cp.node_of(a).name,
-                "etcd_servers": _urls(a.etcd_servers),
+                "etcd_servers": raw_urls(a.etcd_servers),
                 "etcd_cafile": a.etcd_cafile,
                 "etcd_certfile": a.etcd_certfile,
                 "etcd_keyfile": a.etcd_keyfile,

@@ -28,6 +28,10 @@ Drawn into an ``ax`` of another size, fonts and line widths are scaled to fit.
 :meth:`TopologyDrawing.update` only changes colours, line styles and texts of artists
 that already exist (a widget callback calls it on every click); ``benchmarks/bench_topology.py``
 measures it against drawing the figure again.
+
+One piece on purpose (about 630 lines): :class:`TopologyDrawing` keeps every artist it
+creates so that ``update()`` can restyle them; layout, drawing and restyling share that
+state and its geometry constants, and split apart each would need the others.
 """
 
 from __future__ import annotations

@@ -171,7 +171,7 @@ def _count(text: str | None) -> int | None:
     return None
 
 
-def _urls(pod: Pod, flag: str) -> tuple[Endpoint, ...]:
+def _flag_urls(pod: Pod, flag: str) -> tuple[Endpoint, ...]:
     try:
         return parse_url_list(pod.command.get_all(flag), flag=flag)
     except FlagError as exc:
@@ -220,17 +220,17 @@ class EtcdMember:
 
         snap = c.get("snapshot-count")
         # etcd's own defaults apply to URL flags that are not given
-        listen_client = _urls(pod, "listen-client-urls") or parse_url_list("http://localhost:2379")
-        listen_peer = _urls(pod, "listen-peer-urls") or parse_url_list("http://localhost:2380")
+        listen_client = _flag_urls(pod, "listen-client-urls") or parse_url_list("http://localhost:2379")
+        listen_peer = _flag_urls(pod, "listen-peer-urls") or parse_url_list("http://localhost:2380")
         return cls(
             pod=pod,
             name=c.get("name") or "default",
             data_dir=c.get("data-dir"),
             listen_client_urls=listen_client,
-            advertise_client_urls=_urls(pod, "advertise-client-urls"),
+            advertise_client_urls=_flag_urls(pod, "advertise-client-urls"),
             listen_peer_urls=listen_peer,
-            initial_advertise_peer_urls=_urls(pod, "initial-advertise-peer-urls"),
-            listen_metrics_urls=_urls(pod, "listen-metrics-urls"),
+            initial_advertise_peer_urls=_flag_urls(pod, "initial-advertise-peer-urls"),
+            listen_metrics_urls=_flag_urls(pod, "listen-metrics-urls"),
             initial_cluster=initial,
             initial_cluster_state=c.get("initial-cluster-state") or "new",
             cert_file=c.get("cert-file"),
@@ -278,7 +278,7 @@ class ApiServer:
         port = c.get("secure-port")
         return cls(
             pod=pod,
-            etcd_servers=_urls(pod, "etcd-servers"),
+            etcd_servers=_flag_urls(pod, "etcd-servers"),
             etcd_cafile=c.get("etcd-cafile"),
             etcd_certfile=c.get("etcd-certfile"),
             etcd_keyfile=c.get("etcd-keyfile"),

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from ..errors import FlagError
+from .addresses import is_ipv6
 
 #: The schemes etcd accepts in its URL flags (unix sockets included, for completeness).
 URL_SCHEMES = ("https", "http", "unixs", "unix")
@@ -338,7 +339,7 @@ def parse_url(text: str, *, flag: str | None = None) -> Endpoint:
             raise FlagError(f"{where}{_quoted(raw)}: {_quoted(host)} in brackets is not an IPv6 address") from None
     else:
         if hostport.count(":") > 1:
-            if _is_ipv6(hostport) or _is_ipv6(hostport.rsplit(":", 1)[0]):
+            if is_ipv6(hostport) or is_ipv6(hostport.rsplit(":", 1)[0]):
                 raise FlagError(f"{where}{_quoted(raw)} looks like a bare IPv6 address",
                                 hint="put it in brackets, as in https://[::1]:2379")
             raise FlagError(f"{where}{_quoted(raw)} has an invalid host:port {_quoted(hostport)}",
@@ -358,12 +359,14 @@ def parse_url(text: str, *, flag: str | None = None) -> Endpoint:
     return Endpoint(scheme=scheme, host=host, port=port, raw=raw)
 
 
-def _is_ipv6(text: str) -> bool:
-    try:
-        ipaddress.IPv6Address(text)
-    except ValueError:
-        return False
-    return True
+def raw_urls(endpoints: Iterable[Endpoint]) -> list[str]:
+    """The URLs as the manifest wrote them (``inspect --json`` lists them so)."""
+    return [e.raw for e in endpoints]
+
+
+def url_list(endpoints: Iterable[Endpoint]) -> str:
+    """The URLs as one flag value, for messages: ``https://a:2379,https://b:2379``, or ``(none)``."""
+    return ",".join(raw_urls(endpoints)) or "(none)"
 
 
 def parse_url_list(values: Iterable[str] | str, *, flag: str | None = None) -> tuple[Endpoint, ...]:

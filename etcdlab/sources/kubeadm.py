@@ -25,8 +25,10 @@ probes) and ``"1.34"`` (etcd 3.6: ``--feature-gates=InitialCorruptCheck=true`` a
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any, Mapping, Sequence
+
+from ..model.addresses import bracket as host_for_url
+from ..model.addresses import is_ipv6, url
 
 #: generation → (kubernetes version, etcd image tag)
 GENERATIONS: dict[str, tuple[str, str]] = {
@@ -40,25 +42,9 @@ K8S_PKI = "/etc/kubernetes/pki"
 DATA_DIR = "/var/lib/etcd"
 
 
-def _is_v6(address: str) -> bool:
-    try:
-        return isinstance(ipaddress.ip_address(address), ipaddress.IPv6Address)
-    except ValueError:
-        return False
-
-
-def host_for_url(address: str) -> str:
-    """``10.0.0.1`` → ``10.0.0.1``; ``fd00::1`` → ``[fd00::1]`` (brackets for URLs)."""
-    return f"[{address}]" if _is_v6(address) else address
-
-
 def loopback_for(address: str) -> str:
     """kubeadm's loopback: ``::1`` next to an IPv6 advertise address, else ``127.0.0.1``."""
-    return "::1" if _is_v6(address) else "127.0.0.1"
-
-
-def url(scheme: str, address: str, port: int) -> str:
-    return f"{scheme}://{host_for_url(address)}:{port}"
+    return "::1" if is_ipv6(address) else "127.0.0.1"
 
 
 def _pod(component: str, annotations: Mapping[str, str], command: list[str], image: str,
@@ -248,7 +234,7 @@ def apiserver_command(advertise: str, *, etcd_servers: Sequence[str] | None = No
         "tls-cert-file": f"{K8S_PKI}/apiserver.crt",
         "tls-private-key-file": f"{K8S_PKI}/apiserver.key",
     }
-    if _is_v6(advertise):
+    if is_ipv6(advertise):
         flags["service-cluster-ip-range"] = "fd00:10:96::/112"
     for k, v in (extra_flags or {}).items():
         flags[k.lstrip("-")] = v
@@ -296,7 +282,7 @@ def controller_manager_manifest(advertise: str, *, generation: str = "1.28",
         "authorization-kubeconfig": "/etc/kubernetes/controller-manager.conf",
         "bind-address": lo,
         "client-ca-file": f"{K8S_PKI}/ca.crt",
-        "cluster-cidr": pod_cidr if not _is_v6(advertise) else "fd00:10:244::/56",
+        "cluster-cidr": pod_cidr if not is_ipv6(advertise) else "fd00:10:244::/56",
         "cluster-name": "kubernetes",
         "cluster-signing-cert-file": f"{K8S_PKI}/ca.crt",
         "cluster-signing-key-file": f"{K8S_PKI}/ca.key",
@@ -306,7 +292,7 @@ def controller_manager_manifest(advertise: str, *, generation: str = "1.28",
         "requestheader-client-ca-file": f"{K8S_PKI}/front-proxy-ca.crt",
         "root-ca-file": f"{K8S_PKI}/ca.crt",
         "service-account-private-key-file": f"{K8S_PKI}/sa.key",
-        "service-cluster-ip-range": "10.96.0.0/12" if not _is_v6(advertise) else "fd00:10:96::/112",
+        "service-cluster-ip-range": "10.96.0.0/12" if not is_ipv6(advertise) else "fd00:10:96::/112",
         "use-service-account-credentials": "true",
     }
     command = ["kube-controller-manager"] + [f"--{k}={v}" for k, v in sorted(flags.items())]
