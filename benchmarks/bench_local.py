@@ -32,7 +32,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from etcdlab.errors import QuorumLost  # noqa: E402
-from etcdlab.local import LocalCluster, Timings, etcd_version, find_etcd  # noqa: E402
+from etcdlab.real.binary import etcd_version, find_etcd  # noqa: E402
+from etcdlab.real.lab import LocalCluster  # noqa: E402
+from etcdlab.real.members import Timings  # noqa: E402
 
 
 def machine() -> dict:

@@ -78,7 +78,7 @@ def main(argv=None) -> int:
 
     comm.create_comm = _SerializingComm  # every widget created from here on uses it
 
-    from etcdlab.widgets import quorum_app
+    from etcdlab.sim.widgets import quorum_app
 
     t0 = time.perf_counter()
     app = quorum_app(args.size, draw=not args.no_draw)
@@ -117,7 +117,7 @@ def main(argv=None) -> int:
                                                   max(8, args.rounds // 10)))
     print(f"{'sent to the front end per toggle':<44} {per_click / 1024:6.1f} KiB")
 
-    from etcdlab.raft import simulate_election
+    from etcdlab.sim.raft import simulate_election
 
     for scenario, size in (("leader-failure", 3), ("partition", 5)):
         runs, sim_ms = 0, 0.0

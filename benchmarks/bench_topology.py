@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args(argv)
 
-    from etcdlab.graph import draw_topology, external_control_plane, stacked_control_plane, topology_graph
+    from etcdlab.graphs.drawing import draw_topology
+    from etcdlab.graphs.graph import topology_graph
+    from etcdlab.sources.generated import external_control_plane, stacked_control_plane
 
     cases = [("stacked, 3 members", stacked_control_plane(3)),
              ("stacked, 5 members", stacked_control_plane(5)),

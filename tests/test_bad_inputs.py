@@ -16,7 +16,7 @@ import pytest
 
 import etcdlab
 from etcdlab.errors import FlagError, ManifestError
-from etcdlab.manifests import MAX_BYTES
+from etcdlab.sources.safe_yaml import MAX_BYTES
 
 HERE = Path(__file__).resolve().parent / "bad_inputs"
 ROOT = HERE.parent.parent
@@ -124,7 +124,7 @@ def test_a_directory_with_a_bad_file_names_that_file(tmp_path):
 
 def cli_command() -> str:
     """The sub-command that loads a PATH: ``inspect`` (the lead's), else ``doctor``."""
-    commands = ROOT / "etcdlab" / "commands"
+    commands = ROOT / "etcdlab" / "cli"
     for name in ("inspect", "doctor"):
         if (commands / f"{name}.py").exists():
             return name

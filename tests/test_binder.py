@@ -48,7 +48,7 @@ def _clean_env() -> dict:
 
 def test_installed_package_finds_its_data_and_etcd(binder_env):
     py = binder_env / "bin" / "python"
-    code = ("import etcdlab, etcdlab.bundled as d; print(etcdlab.__file__); print(d.data_root()); "
+    code = ("import etcdlab, etcdlab.sources.bundled as d; print(etcdlab.__file__); print(d.data_root()); "
             "print(len(etcdlab.datasets())); print(etcdlab.find_etcd())")
     r = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd="/", env=_clean_env(), timeout=120)
     assert r.returncode == 0, r.stderr

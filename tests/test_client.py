@@ -6,7 +6,7 @@ import pytest
 import requests
 from etcd3gw import exceptions as gw
 
-from etcdlab.client import EtcdClient, _prefix_end, classify, tls_reason
+from etcdlab.real.client import EtcdClient, _prefix_end, classify, tls_reason
 from etcdlab.errors import EtcdNotFound, EtcdUnavailable, QuorumLost, TLSError
 
 EP = "https://127.0.0.1:2379"
@@ -94,7 +94,7 @@ def test_constructor_checks_files(tmp_path):
 
 
 def test_nothing_listening_is_unavailable():
-    from etcdlab.local import free_ports
+    from etcdlab.real.ports import free_ports
 
     a, b = free_ports(2)
     client = EtcdClient([f"https://127.0.0.1:{a}", f"https://127.0.0.1:{b}"], timeout=1)
@@ -106,7 +106,7 @@ def test_nothing_listening_is_unavailable():
 
 @pytest.fixture(scope="module")
 def one():
-    from etcdlab.local import LocalCluster
+    from etcdlab.real.lab import LocalCluster
 
     try:
         cluster = LocalCluster(1)
@@ -150,7 +150,7 @@ def test_status_members_health_version(one):
 
 @pytest.mark.etcd
 def test_second_endpoint_is_used_when_first_is_down(one):
-    from etcdlab.local import free_ports
+    from etcdlab.real.ports import free_ports
 
     (dead,) = free_ports(1)
     node = one.pki.node(0)

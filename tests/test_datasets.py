@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import etcdlab as el
-from etcdlab.bundled import data_root, dataset, datasets
-from etcdlab.manifests import load_file
+from etcdlab.sources.bundled import data_root, dataset, datasets
+from etcdlab.sources.files import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "tools" / "make_datasets.py"
@@ -335,7 +335,7 @@ def test_the_generator_is_deterministic_and_check_notices_changes(tmp_path, caps
 
 
 def _findings(name):
-    from etcdlab.checks import doctor
+    from etcdlab.diagnosis.checkup import doctor
 
     return list(doctor(el.load(name)))
 

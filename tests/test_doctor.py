@@ -12,9 +12,10 @@ import pytest
 import etcdlab as el
 from etcdlab import kubeadm as k
 from etcdlab.cli import main
-from etcdlab.checks import CHECKS, RULES, SEVERITIES, Finding, at_least, doctor, summary
-from etcdlab.manifests import load_text
-from etcdlab.model import ControlPlane
+from etcdlab.diagnosis.checkup import CHECKS, doctor
+from etcdlab.diagnosis.findings import RULES, SEVERITIES, Finding, at_least, summary
+from etcdlab.sources.loading import load_text
+from etcdlab.model.control_plane import ControlPlane
 
 ADV = "10.0.0.10"
 
@@ -438,7 +439,7 @@ def test_size_counts_members_named_in_initial_cluster():
 
 
 def test_the_ca_finding_teaches_both_directions_and_that_only_paths_are_compared():
-    from etcdlab.checks import etcd_ca_mismatch
+    from etcdlab.diagnosis.wiring import etcd_ca_mismatch
 
     (f,) = only(single(a=api(etcd_cafile="/etc/kubernetes/pki/etcd/other-ca.crt")), "etcd-ca-mismatch")
     assert "CA that signed etcd's server certificate (--cert-file)" in f.detail
@@ -596,7 +597,7 @@ def test_a_second_apiserver_manifest(tmp_path):
 
 
 def test_the_routes_of_each_apiserver_are_worked_out_once_per_run(monkeypatch):
-    from etcdlab import checks
+    from etcdlab.diagnosis import routes as checks  # where the checks look routes up
 
     calls = []
     real = checks.routes

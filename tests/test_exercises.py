@@ -3,7 +3,7 @@
 import pytest
 
 import etcdlab as el
-from etcdlab.exercises import EXERCISES, normalize
+from etcdlab.teach.exercises import EXERCISES, normalize
 
 
 @pytest.mark.parametrize("key", sorted(EXERCISES))

@@ -2,7 +2,7 @@
 
 import etcdlab as el
 from etcdlab import kubeadm
-from etcdlab.explain import MEANINGS
+from etcdlab.diagnosis.explain import MEANINGS
 
 
 def _pods():
@@ -44,7 +44,7 @@ def test_explain_flag_accepts_dashes_and_admits_ignorance():
 
 
 def test_html_is_escaped():
-    from etcdlab.explain import FlagRow, FlagTable
+    from etcdlab.diagnosis.explain import FlagRow, FlagTable
 
     t = FlagTable("x", (FlagRow("--a", "<script>", "m", 1),))
     assert "<script>" not in t._repr_html_() and "&lt;script&gt;" in t._repr_html_()

@@ -1,4 +1,4 @@
-"""etcdlab.flags: command lines and URLs, in every form kubeadm and people write them."""
+"""etcdlab.model.flags: command lines and URLs, in every form kubeadm and people write them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from etcdlab import kubeadm
 from etcdlab.errors import EtcdlabError, FlagError, ManifestError
-from etcdlab.flags import (CommandLine, Endpoint, Flag, parse_command, parse_initial_cluster, parse_url,
+from etcdlab.model.flags import (CommandLine, Endpoint, Flag, parse_command, parse_initial_cluster, parse_url,
                            parse_url_list)
 
 

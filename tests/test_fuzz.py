@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from etcdlab import kubeadm
 from etcdlab.errors import EtcdlabError, FlagError
-from etcdlab.flags import CommandLine, parse_command, parse_initial_cluster, parse_url, parse_url_list
-from etcdlab.manifests import load_text, parse_pod_table
-from etcdlab.model import ApiServer, EtcdMember
+from etcdlab.model.flags import CommandLine, parse_command, parse_initial_cluster, parse_url, parse_url_list
+from etcdlab.sources.kubectl import parse_pod_table
+from etcdlab.sources.loading import load_text
+from etcdlab.model.control_plane import ApiServer, EtcdMember
 
 FUZZ = settings(max_examples=250, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

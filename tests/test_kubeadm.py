@@ -1,4 +1,4 @@
-"""etcdlab.kubeadm renders what kubeadm writes; the loader must read it back unchanged."""
+"""etcdlab.sources.kubeadm renders what kubeadm writes; the loader must read it back unchanged."""
 
 import pytest
 

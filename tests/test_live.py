@@ -1,7 +1,7 @@
-"""``etcdlab.live``: a running cluster through the official kubernetes client.
+"""``etcdlab.sources.live``: a running cluster through the official kubernetes client.
 
 No Kubernetes API server can run here, so these tests start a loopback HTTPS server
-(127.0.0.1, a CA made with :func:`etcdlab.pki.make_pki`, client-certificate and
+(127.0.0.1, a CA made with :func:`etcdlab.real.pki.make_pki`, client-certificate and
 bearer-token authentication like a real kubeconfig) that **replays recorded answers**:
 the ``PodList`` and ``NodeList`` JSON a kube-apiserver sends for the two GET requests
 etcdlab makes, built from the data sets' ``kubectl`` captures and manifests, with the
@@ -33,9 +33,9 @@ import yaml
 import etcdlab
 from etcdlab.cli import main
 from etcdlab.errors import EtcdlabError
-from etcdlab.live import SELECTOR, load_live
-from etcdlab.manifests import parse_pod_table
-from etcdlab.pki import make_pki
+from etcdlab.sources.live import SELECTOR, load_live
+from etcdlab.sources.kubectl import parse_pod_table
+from etcdlab.real.pki import make_pki
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -528,8 +528,8 @@ def test_cli_usage_errors(capsys):
 
 
 def test_importing_stays_light():
-    code = ("import sys, etcdlab, etcdlab.live, etcdlab.commands.doctor, etcdlab.commands.inspect, "
-            "etcdlab.commands.graph; etcdlab.load_live; "
+    code = ("import sys, etcdlab, etcdlab.sources.live, etcdlab.cli.doctor, etcdlab.cli.inspect, "
+            "etcdlab.cli.graph; etcdlab.load_live; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'urllib3')))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})

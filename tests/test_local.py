@@ -25,9 +25,12 @@ import requests
 
 import etcdlab
 import etcdlab as el
-from etcdlab.client import TLS_REASONS, EtcdClient
+from etcdlab.real.client import TLS_REASONS, EtcdClient
 from etcdlab.errors import EtcdlabError, EtcdNotFound, EtcdUnavailable, QuorumLost, TLSError
-from etcdlab.local import LocalCluster, Timings, _filesystem_type, find_etcd
+from etcdlab.real.binary import find_etcd
+from etcdlab.real.lab import LocalCluster
+from etcdlab.real.lab_directory import _filesystem_type
+from etcdlab.real.members import Timings
 
 pytestmark = pytest.mark.etcd
 
@@ -184,7 +187,7 @@ def test_process_runs_the_manifests_command(three):
 
 
 def test_doctor_finds_no_error_in_the_lab_manifests(three):
-    doctor = pytest.importorskip("etcdlab.checks")
+    doctor = pytest.importorskip("etcdlab.diagnosis.checkup")
     findings = doctor.doctor(three.manifests())
     assert [f.id for f in findings if f.severity == "error"] == []
 
@@ -288,7 +291,7 @@ def test_classic_mistakes_fail_for_the_right_reason(three):
 
 
 def test_apiserver_connect_variants(three):
-    from etcdlab.kubeadm import apiserver_manifest
+    from etcdlab.sources.kubeadm import apiserver_manifest
 
     pod = apiserver_manifest("cp2", "127.0.0.1")
     assert three.connect_as_apiserver(pod, member="cp2").ok
@@ -353,7 +356,7 @@ def test_find_etcd_prefers_the_real_binary(monkeypatch, tmp_path):
 
 
 def test_no_etcd_anywhere_says_how_to_get_one(monkeypatch, tmp_path):
-    import etcdlab.local as local
+    import etcdlab.real.binary as local
 
     monkeypatch.delenv("ETCDLAB_ETCD", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -472,7 +475,7 @@ def test_a_tmpfs_temp_directory_is_avoided_by_default(monkeypatch):
 # -- drills -------------------------------------------------------------------------------
 
 def test_drill_three_members():
-    from etcdlab.drill import run_drill
+    from etcdlab.real.drill import run_drill
 
     steps: list[str] = []
     report = run_drill(3, say=steps.append)
@@ -530,7 +533,7 @@ def test_quorum_loss_serializable_reads_still_answer():
 def test_an_interrupted_drill_does_not_wait_for_the_write_in_flight():
     """Ctrl-C (or SIGTERM to `cluster drill`) while quorum is lost: the background writer's put
     would block for the client's whole timeout (30 s here); the drill must not wait for it."""
-    from etcdlab.drill import run_drill
+    from etcdlab.real.drill import run_drill
 
     interrupted: list[float] = []
 
@@ -561,7 +564,7 @@ def test_cli_drill_json():
 # -- durability -----------------------------------------------------------------------------
 
 def test_durability_random_kill_restart_cycles():
-    from etcdlab.drill import chaos
+    from etcdlab.real.drill import chaos
 
     seed = int.from_bytes(os.urandom(4), "little")
     with LocalCluster(3) as c:
@@ -669,7 +672,7 @@ def test_members_survive_a_kernel_interrupt_style_sigint():
 
 
 def test_port_taken_meanwhile_is_handled(monkeypatch):
-    import etcdlab.local as local
+    import etcdlab.real.cluster as local
 
     real = local.free_ports
     blocker = socket.socket()

@@ -1,4 +1,4 @@
-"""etcdlab.manifests: files, directories, kubectl output → one ControlPlane."""
+"""etcdlab.sources.loading: files, directories, kubectl output → one ControlPlane."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import pytest
 import etcdlab
 from etcdlab import kubeadm
 from etcdlab.errors import EtcdlabError, FlagError, ManifestError
-from etcdlab.model import Probe
-from etcdlab.manifests import (PodRow, load, load_directory, load_file, load_text, nodes_from_pod_table,
-                               parse_pod_table, pods_from_text)
+from etcdlab.model.control_plane import Probe
+from etcdlab.sources.files import load_directory, load_file
+from etcdlab.sources.kubectl import PodRow, nodes_from_pod_table, parse_pod_table
+from etcdlab.sources.loading import load, load_text
+from etcdlab.sources.pods import pods_from_text
 
 ADV = "10.128.15.226"
 
@@ -325,7 +327,7 @@ def test_kubectl_get_po_all_namespaces_with_a_cni_pod(tmp_path):
     """The bundled kubectl List capture, plus the calico-node Pod that -A shows next to them."""
     import yaml
 
-    from etcdlab.bundled import dataset
+    from etcdlab.sources.bundled import dataset
 
     listing = yaml.safe_load(dataset("single-control-plane").read("kubectl/get-po-o-yaml.yaml"))
     listing["items"].append(copy.deepcopy(CALICO_NODE))
@@ -545,7 +547,7 @@ def test_a_data_set_directory_is_loaded_as_a_data_set(tmp_path):
 
 
 def test_a_bundled_data_set_by_name_matches_its_directory():
-    from etcdlab import bundled as datasets
+    from etcdlab.sources import bundled as datasets
 
     clean = datasets.datasets(broken=False)
     if not clean:
@@ -817,7 +819,7 @@ def test_a_few_aliases_are_fine():
 
 
 def test_many_aliases_are_refused_at_the_alias_that_crosses_the_limit():
-    from etcdlab.manifests import MAX_ALIASES
+    from etcdlab.sources.safe_yaml import MAX_ALIASES
 
     lines = ["kind: Pod", "x: &a v"] + [f"y{i}: *a" for i in range(MAX_ALIASES + 5)]
     with pytest.raises(ManifestError) as info:
@@ -837,7 +839,7 @@ def test_an_alias_inside_itself_is_refused():
 
 
 def test_deep_nesting_is_refused_at_its_line_and_quickly():
-    from etcdlab.manifests import MAX_DEPTH
+    from etcdlab.sources.safe_yaml import MAX_DEPTH
 
     ok = "kind: Pod\nspec:\n  containers: [{name: e, command: [etcd]}]\nx: " + "[" * (MAX_DEPTH - 2) + "]" * (MAX_DEPTH - 2)
     assert load_text(ok).nodes[0].pods[0].command.program == "etcd"
@@ -877,7 +879,7 @@ def test_yaml_python_tags_are_never_executed(tmp_path):
 
 
 def test_a_big_file_is_refused_before_it_is_read(tmp_path):
-    from etcdlab.manifests import MAX_BYTES
+    from etcdlab.sources.safe_yaml import MAX_BYTES
 
     f = tmp_path / "huge.yaml"
     with f.open("wb") as fh:

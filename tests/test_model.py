@@ -1,4 +1,4 @@
-"""etcdlab.model: the typed, immutable picture of a control plane that every view reads."""
+"""etcdlab.model.control_plane: the typed, immutable picture of a control plane that every view reads."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 
 from etcdlab import kubeadm
 from etcdlab.errors import FlagError
-from etcdlab.flags import parse_command, parse_url
-from etcdlab.manifests import load_text
-from etcdlab.model import ApiServer, ControlPlane, EtcdMember, Node, Pod, Probe, Volume
+from etcdlab.model.flags import parse_command, parse_url
+from etcdlab.sources.loading import load_text
+from etcdlab.model.control_plane import ApiServer, ControlPlane, EtcdMember, Node, Pod, Probe, Volume
 
 ADV = "10.128.15.226"
 

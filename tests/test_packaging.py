@@ -52,8 +52,8 @@ def test_wheel_ships_the_data_sets(tmp_path):
     assert not any(n.startswith(("notebooks/", "binder/", "tests/", "data/")) for n in names)
 
 
-@pytest.mark.parametrize("name,module", [("doctor", "etcdlab.checks"), ("topology", "etcdlab.graph"),
-                                         ("datasets", "etcdlab.bundled")])
+@pytest.mark.parametrize("name,module", [("doctor", "etcdlab.diagnosis.checkup"), ("topology", "etcdlab.graphs.graph"),
+                                         ("datasets", "etcdlab.sources.bundled")])
 def test_public_functions_survive_importing_their_modules_first(name, module):
     """A public function must not share its name with a submodule: importing the submodule
     would replace ``etcdlab.<name>`` with the module (this bit the doctor once)."""
@@ -64,11 +64,41 @@ def test_public_functions_survive_importing_their_modules_first(name, module):
     assert r.returncode == 0, r.stderr
 
 
-def test_no_public_name_is_also_a_submodule():
+def test_every_public_name_survives_importing_every_module():
+    """Import every module and subpackage first, then every ``etcdlab.<name>`` must still be
+    what ``__init__`` exports (only ``kubeadm`` is a module on purpose)."""
+    code = ("import importlib, pkgutil, types, etcdlab\n"
+            "for m in pkgutil.walk_packages(etcdlab.__path__, 'etcdlab.'):\n"
+            "    if not m.name.endswith(('__main__', '_watchdog')):  # scripts\n"
+            "        importlib.import_module(m.name)\n"
+            "bad = [n for n in etcdlab.__all__ if n not in ('kubeadm', '__version__')\n"
+            "       and isinstance(getattr(etcdlab, n), types.ModuleType)]\n"
+            "assert not bad, bad\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+
+
+def _packages():
     import pkgutil
 
     import etcdlab
 
-    submodules = {m.name for m in pkgutil.iter_modules(etcdlab.__path__)}
-    clash = {n for n in etcdlab.__all__ if n in submodules and n != "kubeadm"}
+    yield etcdlab
+    for m in pkgutil.walk_packages(etcdlab.__path__, "etcdlab."):
+        if m.ispkg:
+            yield __import__(m.name, fromlist=["_"])
+
+
+def test_no_public_name_is_also_a_submodule():
+    """Neither the package nor any subpackage may name a submodule (or a subpackage: the
+    ``diagnosis`` and ``graphs`` folders are named so) like a name it exports."""
+    import pkgutil
+
+    clash = {}
+    for pkg in _packages():
+        submodules = {m.name for m in pkgutil.iter_modules(pkg.__path__)}
+        exported = set(getattr(pkg, "__all__", ()))
+        names = {n for n in exported if n in submodules and (pkg.__name__, n) != ("etcdlab", "kubeadm")}
+        if names:
+            clash[pkg.__name__] = sorted(names)
     assert not clash

@@ -11,7 +11,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from etcdlab.pki import make_pki
+from etcdlab.real.pki import make_pki
 
 KUBEADM_FILES = [
     "ca.crt", "ca.key", "apiserver-etcd-client.crt", "apiserver-etcd-client.key",

@@ -15,8 +15,9 @@ from itertools import combinations
 import pytest
 
 from etcdlab import EtcdlabError, cli
-from etcdlab.quorum import (ClusterState, ScenarioError, fault_tolerance, fault_tolerance_table,
-                            format_table, member_names, parse_partition, quorum_size)
+from etcdlab.model.quorum import ScenarioError, fault_tolerance, member_names, quorum_size
+from etcdlab.sim.quorum import ClusterState, parse_partition
+from etcdlab.sim.tolerance import fault_tolerance_table, format_table
 
 #: FACTS.md §3, copied by hand: members -> (majority, failures tolerated)
 ETCD_TABLE = {1: (1, 0), 2: (2, 0), 3: (2, 1), 4: (3, 1), 5: (3, 2), 6: (4, 2), 7: (4, 3),
@@ -290,7 +291,8 @@ def test_quorum_size_is_arithmetic_for_any_cluster():
 
 
 def test_one_plural_helper_for_the_doctor_and_the_quorum_texts():
-    from etcdlab import quorum, report
+    from etcdlab.diagnosis import report
+    from etcdlab.sim import quorum
 
     assert quorum.plural is report.plural
     assert [report.plural(n, w) for n, w in ((1, "failure"), (2, "failure"), (0, "vote"), (3, "info"))] == [

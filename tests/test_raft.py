@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from etcdlab import EtcdlabError, simulate_election
-from etcdlab.raft import LEADER, Action, find_seed
+from etcdlab.sim.raft import find_seed
+from etcdlab.sim.raft_records import LEADER, Action
 
 SEEDS = range(40)
 

@@ -16,14 +16,17 @@ import pytest
 import etcdlab as el
 from etcdlab import kubeadm
 from etcdlab.cli import main
-from etcdlab.bundled import datasets
-from etcdlab.checks import Finding, doctor
+from etcdlab.sources.bundled import datasets
+from etcdlab.diagnosis.checkup import doctor
+from etcdlab.diagnosis.findings import Finding
 from etcdlab.errors import EtcdlabError
-from etcdlab.manifests import _merge_nodes, load_text
-from etcdlab.model import ControlPlane
-from etcdlab.graph import (broken_links, describe_topology, draw_topology, edge_counts, external_control_plane, from_json,
-                              node_counts, quorum_status, quorum_text, resolve_member, stacked_control_plane,
-                              to_json, topology_graph)
+from etcdlab.sources.loading import load_text
+from etcdlab.sources.nodes import merge_nodes
+from etcdlab.model.control_plane import ControlPlane
+from etcdlab.graphs.drawing import draw_topology
+from etcdlab.graphs.graph import (broken_links, describe_topology, edge_counts, from_json, node_counts, quorum_status,
+                                  quorum_text, resolve_member, to_json, topology_graph)
+from etcdlab.sources.generated import external_control_plane, stacked_control_plane
 
 # name: ((apiservers, etcd, unreachable), (client edges, peer edges))
 SHAPES = {
@@ -74,7 +77,7 @@ def _cp(manifests: list[tuple[str, str, dict]], name: str = "test") -> ControlPl
     nodes = []
     for node, component, m in manifests:
         nodes.extend(load_text(kubeadm.to_yaml(m), file=f"{node}/{component}.yaml", node=node).nodes)
-    return ControlPlane(nodes=_merge_nodes(nodes), name=name)
+    return ControlPlane(nodes=merge_nodes(nodes), name=name)
 
 
 # --------------------------------------------------------------------------- structure
@@ -226,7 +229,7 @@ def test_default_runs_the_doctor_and_empty_findings_skip_it(graphs):
 
 
 def test_topology_is_the_function_whatever_was_imported_first():
-    import etcdlab.graph  # noqa: F401  (importing the module must not hide the function)
+    import etcdlab.graphs.graph  # noqa: F401  (importing the module must not hide the function)
 
     cp = stacked_control_plane(2)
     assert el.topology(cp).number_of_edges() == 3  # two client links, one peer link
@@ -402,7 +405,7 @@ def test_cli_graph_text_and_bad_input(capsys, tmp_path):
 
 
 def test_importing_stays_light():
-    code = ("import sys, etcdlab, etcdlab.graph, etcdlab.commands.graph; "
+    code = ("import sys, etcdlab, etcdlab.graphs.graph, etcdlab.cli.graph; "
             "print(sorted(m for m in ('matplotlib', 'networkx', 'numpy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
@@ -455,7 +458,7 @@ def test_an_endpoint_leads_where_the_doctor_says(case, tmp_path, capsys):
 def test_graph_and_doctor_agree_on_every_endpoint(graphs):
     """Each client edge goes where checks.route says the URL leads, and is broken exactly
     when the doctor reports an error about that URL (or about the apiserver's etcd flags)."""
-    from etcdlab.checks import routes
+    from etcdlab.diagnosis.routes import routes
 
     for name, (_, cp, g) in graphs.items():
         errors = {(f.node, f.value) for f in doctor(cp) if f.severity == "error" and f.flag == "--etcd-servers"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from etcdlab import EtcdlabError
-from etcdlab.widgets import APP_SIZES, quorum_app
+from etcdlab.sim.widgets import APP_SIZES, quorum_app
 
 ipywidgets = pytest.importorskip("ipywidgets")
 
@@ -158,7 +158,7 @@ def test_the_drawing_and_the_model_agree_on_quorum():
     for every failure set and every two-way partition of a 5-member cluster."""
     from itertools import combinations
 
-    from etcdlab.quorum import ClusterState, two_way_splits
+    from etcdlab.sim.quorum import ClusterState, two_way_splits
 
     app = quorum_app(5)
     names = app.state.members
@@ -171,7 +171,7 @@ def test_the_drawing_and_the_model_agree_on_quorum():
 
 
 def test_the_drawing_docstring_names_the_format_it_renders():
-    from etcdlab.widgets import QuorumApp
+    from etcdlab.sim.widgets import QuorumApp
 
     app = quorum_app(3)
     assert app.image.format == "svg+xml"

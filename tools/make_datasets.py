@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""(Re)generate the bundled data sets under ``data/`` from :mod:`etcdlab.kubeadm`.
+"""(Re)generate the bundled data sets under ``data/`` from :mod:`etcdlab.sources.kubeadm`.
 
-Every static Pod manifest in ``data/`` is rendered by ``etcdlab.kubeadm``, so the data
+Every static Pod manifest in ``data/`` is rendered by ``etcdlab.sources.kubeadm``, so the data
 sets are exactly what kubeadm writes, and a broken data set differs from its clean
 twin by the one mistake it is about (made with ``kubeadm.with_flag``). The ``kubectl``
 captures of ``single-control-plane`` are built from the same manifests, with what the
@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 import yaml  # noqa: E402
 
 from etcdlab import kubeadm  # noqa: E402
-from etcdlab.kubeadm import url, with_flag  # noqa: E402
+from etcdlab.sources.kubeadm import url, with_flag  # noqa: E402
 
 Manifest = dict[str, Any]
 #: node name -> component ("etcd", "kube-apiserver", ...) -> manifest
