@@ -22,7 +22,7 @@ BIN = Path(sys.executable).parent
 
 
 def _median_seconds(cmd: list[str], n: int) -> float:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # any value, even "0", stops .pyc writing
     subprocess.run(cmd, check=False, capture_output=True, env=env, cwd=ROOT)  # warm the disk cache and .pyc files
     times = []
     for _ in range(n):
