@@ -236,7 +236,7 @@ def test_without_uv_the_systems_pip_bootstraps_it_into_the_venv(machine):
     assert _venv_made(r.new_calls) == "python3 -m venv --without-pip .venv"
     assert _installs(r.new_calls) == [
         "python3 -m pip --python .venv/bin/python install --quiet --disable-pip-version-check uv",
-        "uv pip install --quiet --python .venv/bin/python -e .[test] pip"]
+        "uv pip install --quiet --compile-bytecode --python .venv/bin/python -e .[test] pip"]
     assert (machine.venv / "bin" / "uv").exists()
     assert "slower" not in r.stderr  # no note: this is the normal path
 
@@ -273,7 +273,7 @@ def test_when_uv_fails_pip_tries_again_with_a_note(machine):
     r = machine.run("test", STUB_UV_RC="1")
     assert r.returncode == 0, r.stderr
     inst = _installs(r.new_calls)
-    assert inst == ["uv pip install --quiet --python .venv/bin/python -e .[test] pip",
+    assert inst == ["uv pip install --quiet --compile-bytecode --python .venv/bin/python -e .[test] pip",
                     "venv-python -m ensurepip --upgrade",
                     "venv-python -m pip install --quiet --disable-pip-version-check -e .[test]"]
     assert "run: uv could not install etcdlab; trying again with pip (slower)" in r.stderr.splitlines()
