@@ -102,3 +102,11 @@ def test_no_public_name_is_also_a_submodule():
         if names:
             clash[pkg.__name__] = sorted(names)
     assert not clash
+
+
+def test_the_doctor_command_skips_the_costly_stdlib_imports():
+    """Issue 9's start-up target (bench_startup.py) rests on this: ``etcdlab doctor`` needs
+    neither typing (~10 ms) nor importlib.resources (~15 ms, with zipfile, lzma, tempfile)."""
+    mods = _imported("import sys; sys.argv = ['etcdlab', 'doctor', 'single-control-plane']; "
+                     "import etcdlab.cli as c; c.main()")
+    assert not mods & {"typing", "zipfile", "tempfile"}, sorted(mods & {"typing", "zipfile", "tempfile"})

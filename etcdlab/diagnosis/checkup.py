@@ -34,7 +34,7 @@ resolved, so where a check would need DNS it gives the manifest the benefit of t
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from ..model.control_plane import ControlPlane
 from . import cis, membership, node_setup, wiring

@@ -6,7 +6,7 @@ modes and owners.
 from __future__ import annotations
 
 import posixpath
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..model.control_plane import ControlPlane, Pod
 from .findings import Finding, RULES, _finding

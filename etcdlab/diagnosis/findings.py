@@ -6,7 +6,7 @@ and counting findings by severity.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..model.control_plane import Node, Pod
 

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..model.control_plane import ControlPlane, EtcdMember, PEER_PORT
 from ..model.addresses import is_ip

@@ -5,7 +5,7 @@ probes that reach it, one etcd per node, and data and certificates on the node's
 from __future__ import annotations
 
 import posixpath
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..model.control_plane import ControlPlane, EtcdMember, METRICS_PORT, Node, Pod, Probe
 from .findings import Finding, _finding

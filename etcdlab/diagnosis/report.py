@@ -11,7 +11,7 @@ import html
 import os
 import textwrap
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..model.words import plural
 

@@ -9,7 +9,7 @@ import contextvars
 import ipaddress
 import posixpath
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..model.control_plane import ApiServer, ControlPlane, EtcdMember, Node, Pod
 from ..model.addresses import bracket, is_ip

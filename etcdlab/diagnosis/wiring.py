@@ -4,7 +4,7 @@ host, loopback, every member) and the ``--etcd-cafile``/``--etcd-certfile`` pair
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..model.control_plane import CLIENT_PORT, ControlPlane
 from .findings import Finding, _finding

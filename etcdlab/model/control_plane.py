@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..errors import FlagError
 from .flags import CommandLine, Endpoint, parse_initial_cluster, parse_url_list

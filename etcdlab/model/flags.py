@@ -24,7 +24,7 @@ import ipaddress
 import re
 import reprlib
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from ..errors import FlagError
 from .addresses import is_ipv6

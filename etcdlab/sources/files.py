@@ -9,7 +9,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..errors import EtcdlabError, ManifestError
 from ..model.control_plane import ControlPlane, Node, Pod

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import posixpath
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..model.control_plane import ApiServer, EtcdMember, Node, Pod
 

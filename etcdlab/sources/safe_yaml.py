@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+TYPE_CHECKING = False  # typing costs ~10 ms of start-up; annotations are strings anyway
+if TYPE_CHECKING:
+    from typing import Any
 
 import yaml
 
