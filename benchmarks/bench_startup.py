@@ -21,22 +21,25 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def _median_seconds(cmd: list[str], n: int) -> float:
+def _medians(cmds: list[list[str]], n: int) -> list[float]:
+    """Median wall time of each command, run n times as fresh processes, *interleaved*
+    (a, b, a, b, ...) so that whatever else the machine does weighs on both alike."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # any value, even "0", stops .pyc writing
-    subprocess.run(cmd, check=False, capture_output=True, env=env, cwd=ROOT)  # warm the disk cache and .pyc files
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
+    for cmd in cmds:  # warm the disk cache and write the .pyc files
         subprocess.run(cmd, check=False, capture_output=True, env=env, cwd=ROOT)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in cmds]
+    for _ in range(n):
+        for cmd, ts in zip(cmds, times):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=False, capture_output=True, env=env, cwd=ROOT)
+            ts.append(time.perf_counter() - t0)
+    return [statistics.median(ts) for ts in times]
 
 
 def main(n: int = 21) -> dict:
     script = BIN / "etcdlab"
     doctor = [str(script)] if script.exists() else [sys.executable, "-m", "etcdlab"]
-    yaml_s = _median_seconds([sys.executable, "-c", "import yaml"], n)
-    doctor_s = _median_seconds([*doctor, "doctor", "single-control-plane"], n)
+    yaml_s, doctor_s = _medians([[sys.executable, "-c", "import yaml"], [*doctor, "doctor", "single-control-plane"]], n)
     result = {"runs": n, "import_yaml_s": yaml_s, "doctor_s": doctor_s, "ratio": doctor_s / yaml_s}
     print(f"python -c 'import yaml'               median of {n}: {yaml_s * 1000:6.1f} ms")
     print(f"etcdlab doctor single-control-plane  median of {n}: {doctor_s * 1000:6.1f} ms")
