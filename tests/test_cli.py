@@ -107,3 +107,14 @@ def test_usage_errors_are_one_line_with_exit_2(argv, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--help" in err and err.startswith("etcdlab")
+
+
+def test_only_the_named_sub_command_is_built_but_help_lists_them_all():
+    from etcdlab.cli.command import COMMANDS, _command_in, build_parser
+
+    assert _command_in(["doctor", "single-control-plane", "--json"]) == "doctor"
+    assert _command_in(["--version"]) is None and _command_in(["nonsense"]) is None
+    only = build_parser(only="doctor")._subparsers._group_actions[0].choices
+    assert list(only) == ["doctor"]
+    full = build_parser()._subparsers._group_actions[0].choices
+    assert list(full) == list(COMMANDS)
