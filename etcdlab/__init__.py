@@ -85,6 +85,10 @@ _EXPORTS: dict[str, str] = {
     "run_drill": "real.drill",
     # notebooks
     "check": "teach.exercises",
+    "hint": "teach.exercises",
+    "solution": "teach.exercises",
+    "exercise_copy": "teach.exercises",
+    "exercise_cluster": "teach.exercises",
     "summarize": "diagnosis.summary",
     "doctor_report": "diagnosis.report",
     "kubeadm": "sources.kubeadm",
