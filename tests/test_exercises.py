@@ -121,6 +121,14 @@ def test_unanswered_says_how_to_answer_and_nothing_more(key):
         assert "Not answered yet" in text and ex.form in text
 
 
+def test_a_negated_choice_is_not_the_choice():
+    assert not el.check("05.4", "not serializable").ok
+    assert not el.check("05.4", "not linearizable").ok  # says what did *not* answer
+    assert not el.check("04.5", "never committed").ok
+    assert el.check("05.1", "it is not TLS").ok
+    assert el.check("04.5", "they were discarded").ok
+
+
 def test_bool_is_not_a_number():
     assert not el.check("02.3", True).ok  # True == 1, but it is not an answer
     assert "True/False" in repr(el.check("02.3", True))

@@ -203,6 +203,9 @@ def choice(describe: str, synonyms: dict[str, tuple[str, ...]], *, plural_ok: bo
         for w in sorted(table, key=len, reverse=True):                # "serializable read(s)"
             if re.search(rf"\b{re.escape(w)}\b", text) and not any(
                     re.search(rf"\b{re.escape(o)}\b", text) for o in table if table[o] != table[w]):
+                rest = re.sub(rf"\b{re.escape(w)}\b", " ", text)
+                if re.search(r"\b(not|no|never|neither|nor|un\w+)\b", rest):  # "not serializable"
+                    return text
                 return table[w]
         return text
     return Form(describe, normalise)
