@@ -89,6 +89,7 @@ _EXPORTS: dict[str, str] = {
     "solution": "teach.exercises",
     "exercise_copy": "teach.exercises",
     "exercise_cluster": "teach.exercises",
+    "pod_excerpt": "teach.notebook",
     "summarize": "diagnosis.summary",
     "doctor_report": "diagnosis.report",
     "kubeadm": "sources.kubeadm",

@@ -86,3 +86,17 @@ def test_the_final_challenge_of_04_is_an_exercise():
     assert 'el.check("04.6", lab)' in text
     assert "Back in the lab: find the smallest cluster in which you can switch off two members *and*\nsplit" \
         not in text
+
+
+def test_pod_excerpt_keeps_the_command_volumes_and_probes():
+    import etcdlab as el
+
+    text = el.dataset("single-control-plane").read("kubectl/etcd-master.yaml")
+    excerpt = el.pod_excerpt(text)
+    assert len(excerpt.splitlines()) < len(text.splitlines()) / 2
+    for part in ("metadata.ownerReferences", "kind: Node", "--listen-client-urls", "spec.volumes",
+                 "livenessProbe", "port: 2381"):
+        assert part in excerpt
+    assert "managedFields" not in excerpt and "status:" not in excerpt
+    with pytest.raises(el.ManifestError):
+        el.pod_excerpt("")
