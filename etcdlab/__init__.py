@@ -86,6 +86,11 @@ _EXPORTS: dict[str, str] = {
     "run_drill": "real.drill",
     # notebooks
     "check": "teach.exercises",
+    "hint": "teach.exercises",
+    "solution": "teach.exercises",
+    "exercise_copy": "teach.exercises",
+    "exercise_cluster": "teach.exercises",
+    "pod_excerpt": "teach.notebook",
     "summarize": "diagnosis.summary",
     "doctor_report": "diagnosis.report",
     "kubeadm": "sources.kubeadm",
