@@ -115,7 +115,7 @@ class Workspace:
         return load(self.nodes_dir)
 
     def doctor(self):
-        from ..diagnosis.checks import doctor
+        from ..diagnosis.checkup import doctor
 
         return doctor(self.load())
 
@@ -198,7 +198,7 @@ def _describe(f) -> str:
 
 def edit_judge(key: str) -> Callable[[Any], Result]:
     def judge(answer: Any) -> Result:
-        from ..diagnosis.checks import doctor
+        from ..diagnosis.checkup import doctor
         from ..errors import ManifestError
         from ..sources.bundled import dataset
 
