@@ -30,7 +30,7 @@ from conftest import ROOT
 
 @contextlib.contextmanager
 def run_lab(tmp: Path):
-    """``./run lab`` on this venv, on a free port; yields (address it opened, port)."""
+    """``./run lab`` on this venv, on a free port; yields the address it opened."""
     port, token = free_port(), secrets.token_hex(16)
     dirs = {n: tmp / n for n in ("config", "data", "runtime", "settings", "workspaces", "ipython")}
     for d in dirs.values():
@@ -58,7 +58,7 @@ def run_lab(tmp: Path):
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"./run lab opened nothing (exit {proc.poll()}):\n{(tmp / 'lab.log').read_text()[-3000:]}")
             time.sleep(0.2)
-        yield opened.read_text().strip(), port
+        yield opened.read_text().strip()
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)   # the server and its kernels and terminals
@@ -87,7 +87,7 @@ def test_run_lab_opens_the_index_with_no_dialog_and_a_terminal_that_finds_the_la
     require_browser()
     out = tmp_path / "out"
     out.mkdir()
-    with run_lab(tmp_path) as (address, port), chromium_page() as page:
+    with run_lab(tmp_path) as address, chromium_page() as page:
         page.goto(address)   # what the student's browser would have opened
         page.wait_for_selector(".jp-Notebook", timeout=90_000)
         page.wait_for_function("() => window.jupyterapp !== undefined")
