@@ -44,9 +44,12 @@ _EXPORTS: dict[str, str] = {
     "ApiServer": "model.control_plane",
     "Node": "model.control_plane",
     "ControlPlane": "model.control_plane",
+    "NodeHost": "model.host",
+    "PathState": "model.host",
     # loading
     "load": "sources.loading",
     "load_text": "sources.loading",
+    "load_node": "sources.loading",
     "parse_pod_table": "sources.kubectl",
     "PodRow": "sources.kubectl",
     "load_live": "sources.live",

@@ -43,6 +43,15 @@ class ManifestError(EtcdlabError, ValueError):
                           line=self.line or line, hint=self.hint)
 
 
+class PermissionRefused(ManifestError):
+    """The system refused to list or read a path (``PermissionError``): on a kubeadm node the
+    manifest directory is mode 0700 and its files 0600, readable by root only."""
+
+
+#: What to do about a :class:`PermissionRefused`, in the words of the CLI's message.
+PERMISSION_HINT = "run it with sudo, or copy the manifests to a directory you can read"
+
+
 class FlagError(ManifestError):
     """A command line or one of its flags is malformed (not a list of strings, a bad URL...)."""
 

@@ -664,17 +664,20 @@ def test_cis_encryption_is_information_and_goes_away_when_configured():
     assert "cis-apiserver-encryption" not in ids(single(a=a))
 
 
-def test_cis_manifest_permissions_from_a_real_directory(tmp_path):
-    d = tmp_path / "manifests"
-    d.mkdir()
+def test_cis_manifest_permissions_from_a_node(tmp_path):
+    """On a node's tree (etcdlab doctor --node ROOT) the manifests' modes count; on a copy they
+    do not (tests/test_host.py has the other host checks)."""
+    d = tmp_path / "etc" / "kubernetes" / "manifests"
+    d.mkdir(parents=True)
     (d / "etcd.yaml").write_text(k.to_yaml(etcd()))
     (d / "kube-apiserver.yaml").write_text(k.to_yaml(api()))
     os.chmod(d / "etcd.yaml", 0o644)
     os.chmod(d / "kube-apiserver.yaml", 0o600)
-    found = only(el.load(d), "cis-manifest-permissions")
+    found = only(el.load_node(tmp_path), "cis-manifest-permissions")
     assert [(f.file, f.value, f.cis, f.line) for f in found] == [(str(d / "etcd.yaml"), "644", "CIS-1.9 1.1.7", None)]
+    assert only(el.load(d), "cis-manifest-permissions") == []  # the same files, as a copy
     os.chmod(d / "etcd.yaml", 0o600)
-    assert only(el.load(d), "cis-manifest-permissions") == []
+    assert only(el.load_node(tmp_path), "cis-manifest-permissions") == []
 
 
 def test_cis_manifest_permissions_are_not_read_from_kubectl_captures(tmp_path):
@@ -685,8 +688,11 @@ def test_cis_manifest_permissions_are_not_read_from_kubectl_captures(tmp_path):
     capture = tmp_path / "etcd-master.yaml"
     capture.write_text(k.to_yaml(pod))
     os.chmod(capture, 0o644)
-    assert el.load(capture).nodes[0].pods[0].file_mode == 0o644
-    assert "cis-manifest-permissions" not in ids(el.load(capture))
+    from etcdlab.sources.files import load_file
+
+    recorded = load_file(capture)  # as for a file in the node's own /etc/kubernetes/manifests
+    assert recorded.nodes[0].pods[0].file_mode == 0o644
+    assert "cis-manifest-permissions" not in ids(recorded)
 
 
 def test_cis_manifest_ownership():
@@ -803,7 +809,8 @@ def test_cli_error_exits_1_and_says_where(node_dir, capsys):
 def test_cli_json(node_dir, capsys):
     assert main(["doctor", str(node_dir(etcd_servers=["https://127.0.0.1:2380"])), "--json"]) == 1
     doc = json.loads(capsys.readouterr().out)
-    assert set(doc) == {"findings", "summary"}
+    assert set(doc) == {"findings", "summary", "host_checks"}
+    assert doc["host_checks"]["ran"] is False and "skipped" in doc["host_checks"]["skipped"]
     assert doc["summary"] == {"error": 1, "warning": 1, "info": 1, "total": 3, "ok": False}
     first = doc["findings"][0]
     assert first["id"] == "etcd-servers-peer-port" and first["flag"] == "--etcd-servers"

@@ -86,11 +86,13 @@ def test_pod_fields_from_a_kubeadm_manifest(tmp_path):
 def test_file_mode_and_owner_are_recorded(tmp_path):
     f = write(tmp_path / "etcd.yaml", kubeadm.etcd_manifest("master", ADV))
     f.chmod(0o600)
-    pod = load(f).nodes[0].pods[0]
+    pod = load_file(f).nodes[0].pods[0]
     assert pod.file_mode == 0o600 and ":" in pod.file_owner
     f.chmod(0o644)
-    assert load(f).nodes[0].pods[0].file_mode == 0o644
+    assert load_file(f).nodes[0].pods[0].file_mode == 0o644
     assert load_file(f, record_modes=False).nodes[0].pods[0].file_mode is None
+    # load() records them only for the node's own /etc/kubernetes/manifests, not for a copy
+    assert load(f).nodes[0].pods[0].file_mode is None
 
 
 def test_multi_document_yaml_is_one_node_with_every_pod(tmp_path):

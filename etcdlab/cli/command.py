@@ -70,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     except EtcdlabError as exc:
         print(f"etcdlab: {exc}", file=sys.stderr)
         return 2
+    except PermissionError as exc:  # a refusal no loader turned into a sentence of its own
+        from ..errors import PERMISSION_HINT
+
+        print(f"etcdlab: {exc.filename or 'a file'}: permission denied; {PERMISSION_HINT}.", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("etcdlab: interrupted", file=sys.stderr)
         return 130

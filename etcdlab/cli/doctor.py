@@ -1,6 +1,8 @@
 """``etcdlab doctor PATH...``: check the wiring between the apiserver and etcd, and the CIS etcd checks.
 
-    etcdlab doctor /etc/kubernetes/manifests          # on a control-plane node
+    sudo etcdlab doctor                                # on a control-plane node: its manifests and host checks
+    etcdlab doctor /etc/kubernetes/manifests          # the same
+    etcdlab doctor --node /mnt/cp1                    # a node's file system mounted or copied (cp -a) elsewhere
     etcdlab doctor cp1/ cp2/ cp3/                      # several nodes, merged into one cluster
     etcdlab doctor broken/wrong-port --json            # a bundled data set, as JSON
     etcdlab doctor --live --context NAME               # a running cluster, through the kubernetes client
@@ -39,14 +41,19 @@ def run(args) -> int:
 
     from ..diagnosis.checkup import doctor
     from ..diagnosis.findings import at_least, summary
+    from ..diagnosis.host_checks import host_checks_skipped
     from ..diagnosis.report import doctor_report
 
     cp = load_from_args(args)
     findings = doctor(cp)
     failed = not summary(findings)["ok"]
+    skipped = host_checks_skipped(cp)
     if args.json:
         shown = at_least(findings, args.severity)
-        print(json.dumps({"findings": [f.to_dict() for f in shown], "summary": summary(shown)}, indent=2))
+        host = {"ran": skipped is None, "root": cp.host.root if cp.host else None, "skipped": skipped}
+        print(json.dumps({"findings": [f.to_dict() for f in shown], "summary": summary(shown), "host_checks": host},
+                         indent=2))
     else:
         print(doctor_report(findings, severity=args.severity, control_plane=cp))
+        print(skipped or f"Host checks ran on the node's files under {cp.host.root}.")
     return 1 if failed else 0

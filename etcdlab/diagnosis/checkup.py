@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from ..model.control_plane import ControlPlane
-from . import cis, membership, node_setup, wiring
+from . import cis, host_checks, membership, node_setup, wiring
 from .findings import Finding, _sort_key
 from .routes import _RUN_ROUTES
 
@@ -62,6 +62,8 @@ CHECKS: tuple[Check, ...] = (
     # the CIS Benchmark
     cis.cis_etcd_tls, cis.cis_etcd_unique_ca, cis.cis_apiserver_etcd_tls, cis.cis_apiserver_encryption,
     cis.cis_manifest_files,
+    # the node's own disk (a real node only) and files that could not be read
+    host_checks.cis_data_dir, host_checks.cis_pki, host_checks.unreadable_files,
 )
 
 

@@ -118,6 +118,15 @@ RULES: dict[str, Rule] = _rules(
     Rule("cis-manifest-permissions", "warning", "A control-plane manifest is readable or writable by others",
          "CIS-1.9 1.1.7"),
     Rule("cis-manifest-ownership", "warning", "A control-plane manifest is not owned by root:root", "CIS-1.9 1.1.8"),
+    # the node's disk (only when the doctor reads a real node: etcdlab.load_node)
+    Rule("files-unreadable", "warning", "Some files of the manifest directory could not be read"),
+    Rule("host-path-unreadable", "warning", "A path the CIS host checks need could not be looked at"),
+    Rule("cis-data-dir-missing", "error", "etcd's data directory does not exist on the node"),
+    Rule("cis-data-dir-permissions", "warning", "etcd's data directory is open to others", "CIS-1.9 1.1.11"),
+    Rule("cis-data-dir-ownership", "warning", "etcd's data directory is not owned by etcd:etcd", "CIS-1.9 1.1.12"),
+    Rule("cis-pki-ownership", "warning", "The PKI directory holds paths not owned by root:root", "CIS-1.9 1.1.19"),
+    Rule("cis-pki-cert-permissions", "warning", "Certificates have a mode looser than 600", "CIS-1.9 1.1.20"),
+    Rule("cis-pki-key-permissions", "error", "Private keys have a mode looser than 600", "CIS-1.9 1.1.21"),
 )
 
 

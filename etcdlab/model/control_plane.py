@@ -23,6 +23,7 @@ from collections.abc import Iterator
 
 from ..errors import FlagError
 from .flags import CommandLine, Endpoint, parse_initial_cluster, parse_url_list
+from .host import NodeHost, PathState
 
 #: kubeadm's ports, by role.
 CLIENT_PORT, PEER_PORT, METRICS_PORT, APISERVER_PORT = 2379, 2380, 2381, 6443
@@ -316,12 +317,19 @@ class Node:
 
 @dataclass(frozen=True)
 class ControlPlane:
-    """A whole cluster, as far as etcd is concerned: its nodes, in a stable order."""
+    """A whole cluster, as far as etcd is concerned: its nodes, in a stable order.
+
+    ``host`` is what the loader read from a real node's disk (modes and owners for the
+    CIS host checks), None for bundled data, copies and captures; ``unreadable`` lists the
+    files of a manifest directory that could not be read (the rest was loaded).
+    """
 
     nodes: tuple[Node, ...]
     name: str | None = None
     source: str | None = None
     description: str | None = None
+    host: NodeHost | None = None
+    unreadable: tuple[PathState, ...] = ()
 
     @property
     def members(self) -> tuple[EtcdMember, ...]:

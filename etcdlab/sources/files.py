@@ -11,8 +11,10 @@ import stat
 from pathlib import Path
 from collections.abc import Iterable
 
-from ..errors import EtcdlabError, ManifestError
+from ..errors import PERMISSION_HINT, EtcdlabError, ManifestError, PermissionRefused
 from ..model.control_plane import ControlPlane, Node, Pod
+from ..model.host import PathState
+from .host import current_user
 from .kubectl import nodes_from_pod_table, parse_pod_table
 from .nodes import MANIFEST_SUFFIXES, merge_nodes, nodes_from_pods
 from .pods import pods_from_text
@@ -75,6 +77,10 @@ def _listing(path: Path) -> list[Path]:
     ``.etcd.yaml.swp``, are not manifests)."""
     try:
         return sorted(p for p in path.iterdir() if not p.name.startswith("."))
+    except PermissionError:
+        # kubeadm makes /etc/kubernetes/manifests mode 0700: only root may list it
+        raise PermissionRefused(f"cannot be listed by {current_user()} (permission denied)", file=str(path),
+                                hint=PERMISSION_HINT) from None
     except OSError as exc:
         raise ManifestError(f"cannot be listed ({exc.strerror or exc})", file=str(path),
                             hint="check the path and its permissions") from None
@@ -95,20 +101,48 @@ def load_directory(path: Path, *, record_modes: bool = True,
     ``label_root=(root, name)`` names files ``name/<path relative to root>`` in messages and
     findings instead of their absolute path (the bundled data sets use it, so a finding
     reads the same wherever etcdlab is installed).
+
+    Files and node directories that this user may not read are left out and listed in
+    :attr:`ControlPlane.unreadable` (the doctor names them in one warning); when nothing at
+    all could be read, that is an error.
     """
     entries = _listing(path)
-    files, others = _manifests_in(entries)
-    nodes = _load_node_dir(path, files, record_modes, label_root, others)
-    for sub in (p for p in entries if p.is_dir()):
-        files, others = _manifests_in(_listing(sub))
-        nodes.extend(_load_node_dir(sub, files, record_modes, label_root, others))
-    tables = [p for p in entries if p.is_file() and p.suffix == ".txt"]
+    refused: list[PathState] = []
+    kinds = {p: _kind(p, refused, label_root) for p in entries}
+    files, others = _manifests_in([p for p in entries if kinds[p] == "file"])
+    nodes = _load_node_dir(path, files, record_modes, label_root, others, refused=refused)
+    for sub in (p for p in entries if kinds[p] == "directory"):
+        try:
+            sub_entries = _listing(sub)
+        except PermissionRefused:
+            refused.append(PathState(_display(sub, label_root), "unreadable", error="permission denied"))
+            continue
+        sub_files, sub_others = _manifests_in([p for p in sub_entries if _kind(p, refused, label_root) == "file"])
+        nodes.extend(_load_node_dir(sub, sub_files, record_modes, label_root, sub_others, refused=refused))
+    tables = [p for p in entries if kinds[p] == "file" and p.suffix == ".txt"]
     for table in tables:
         nodes.extend(_table_nodes(read_text(table), table))
+    if not nodes and refused:
+        names = ", ".join(r.path for r in refused[:3]) + (", ..." if len(refused) > 3 else "")
+        raise PermissionRefused(f"holds nothing {current_user()} may read (permission denied: {names})",
+                                file=str(path), hint=PERMISSION_HINT)
     if not nodes:
         raise ManifestError("holds no manifests (*.yaml, *.yml, *.json), directly or in node directories",
                             file=str(path), hint="point at /etc/kubernetes/manifests or a directory of node directories")
-    return ControlPlane(nodes=merge_nodes(nodes), source=str(path))
+    return ControlPlane(nodes=merge_nodes(nodes), source=str(path), unreadable=tuple(refused))
+
+
+def _kind(path: Path, refused: list[PathState], label_root: tuple[Path, str] | None) -> str:
+    """``file``, ``directory`` or ``other`` for an entry of a listed directory; ``refused``
+    (and recorded) when the system will not even say which (a directory without ``x``)."""
+    try:
+        st = path.stat()
+    except PermissionError:
+        refused.append(PathState(_display(path, label_root), "unreadable", error="permission denied"))
+        return "refused"
+    except OSError:  # a dangling symlink, a file removed meanwhile: not a manifest
+        return "other"
+    return "directory" if stat.S_ISDIR(st.st_mode) else "file" if stat.S_ISREG(st.st_mode) else "other"
 
 
 def _display(path: Path, label_root: tuple[Path, str] | None) -> str:
@@ -130,8 +164,8 @@ def _manifests_in(entries: list[Path]) -> tuple[list[Path], list[Path]]:
     directory of node directories), and a ``.txt`` file is a ``kubectl get po -o wide``
     table.
     """
-    files = [p for p in entries if p.is_file() and p.suffix in MANIFEST_SUFFIXES]
-    others = [p for p in entries if p.is_file() and p.suffix not in MANIFEST_SUFFIXES and p.suffix != ".txt"]
+    files = [p for p in entries if p.suffix in MANIFEST_SUFFIXES]
+    others = [p for p in entries if p.suffix not in MANIFEST_SUFFIXES and p.suffix != ".txt"]
     return files, others
 
 
@@ -139,22 +173,41 @@ def _pods_the_kubelet_would_run(path: Path, where: str) -> list[Pod]:
     """The Pods of a file not named like a manifest, or none if it does not parse as one."""
     try:
         return pods_from_text(read_text(path), file=where)
+    except PermissionRefused:
+        raise  # not "does not parse": the caller names it
     except EtcdlabError:
         return []
 
 
 def _load_node_dir(path: Path, files: list[Path], record_modes: bool = True,
-                   label_root: tuple[Path, str] | None = None, others: Iterable[Path] = ()) -> list[Node]:
+                   label_root: tuple[Path, str] | None = None, others: Iterable[Path] = (), *,
+                   refused: list[PathState] | None = None) -> list[Node]:
     """One node's manifest files (``files``, each must hold a Pod) and other files that may
-    (``others``): the node is named by :func:`_static_node_name` with the directory's name."""
+    (``others``): the node is named by :func:`_static_node_name` with the directory's name.
+
+    With a ``refused`` list, a file this user may not read is recorded there and skipped;
+    without one, it is an error."""
     pods: list[Pod] = []
     for f in files:
-        found = pods_from_text(read_text(f), file=_display(f, label_root))
+        try:
+            text = read_text(f)
+        except PermissionRefused:
+            if refused is None:
+                raise
+            refused.append(PathState(_display(f, label_root), "unreadable", error="permission denied"))
+            continue
+        found = pods_from_text(text, file=_display(f, label_root))
         if not found:
             raise ManifestError("holds no Pod", file=_display(f, label_root))
         pods.extend(_with_mode(p, f) for p in found) if record_modes else pods.extend(found)
     for f in others:
-        found = _pods_the_kubelet_would_run(f, _display(f, label_root))
+        try:
+            found = _pods_the_kubelet_would_run(f, _display(f, label_root))
+        except PermissionRefused:
+            if refused is None:
+                raise
+            refused.append(PathState(_display(f, label_root), "unreadable", error="permission denied"))
+            continue
         pods.extend(_with_mode(p, f) for p in found) if record_modes else pods.extend(found)
     if not pods:
         return []

@@ -25,11 +25,13 @@ source to the module that reads it.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
-from ..errors import DatasetNotFound, ManifestError
+from ..errors import PERMISSION_HINT, DatasetNotFound, ManifestError, PermissionRefused
 from ..model.control_plane import ControlPlane, Node
 from .files import _load_node_dir, load_directory, load_file
+from .host import MANIFESTS, current_user, node_root_of, on_node, read_host
 from .nodes import merge_nodes, nodes_from_pods
 from .pods import pods_from_text
 
@@ -46,6 +48,8 @@ def load(*sources: str | os.PathLike) -> ControlPlane:
     if not sources:
         raise ManifestError("nothing to load", hint="give a manifest file, a directory or a data set name")
     nodes: list[Node] = []
+    unreadable = []
+    roots = {node_root_of(s) for s in sources}
     name = description = None
     # Files of one directory are that node's files, as when the directory itself is given:
     # etcd.yaml and kube-scheduler.yaml picked out of /etc/kubernetes/manifests are one node,
@@ -64,15 +68,43 @@ def load(*sources: str | os.PathLike) -> ControlPlane:
         if len(group) > 1:
             if p.parent.resolve() not in done:
                 done.add(p.parent.resolve())
-                nodes.extend(_load_node_dir(p.parent, group, True))
+                nodes.extend(_load_node_dir(p.parent, group, node_root_of(p) is not None))
             continue
         cp = _load_one(source)
         nodes.extend(cp.nodes)
+        unreadable.extend(cp.unreadable)
         name = name or cp.name
         description = description or cp.description
     label = ", ".join(str(s) for s in sources)
-    return ControlPlane(nodes=merge_nodes(nodes), name=name if len(sources) == 1 else label,
-                        source=label, description=description if len(sources) == 1 else None)
+    cp = ControlPlane(nodes=merge_nodes(nodes), name=name if len(sources) == 1 else label,
+                      source=label, description=description if len(sources) == 1 else None,
+                      unreadable=tuple(unreadable))
+    if len(roots) == 1 and None not in roots:  # all of it is this node's own manifests
+        cp = replace(cp, host=read_host(cp, roots.pop()))
+    return cp
+
+
+def load_node(root: str | os.PathLike = "/") -> ControlPlane:
+    """Load a control-plane node: the manifests in ``ROOT/etc/kubernetes/manifests``, and the
+    modes and owners of the files the CIS host checks look at (the manifests, etcd's data
+    directory, ``/etc/kubernetes/pki``), each looked up under ``root``.
+
+    On the node itself ``root`` is ``/`` (as ``sudo etcdlab doctor`` does); another root is
+    a node's file system mounted or copied elsewhere with its modes and owners
+    (``cp -a``), or a test tree. Nothing is written; only ``stat`` and reads.
+    """
+    root = Path(root)
+    manifests = on_node(root, MANIFESTS)
+    try:
+        found = manifests.is_dir()
+    except PermissionError:
+        raise PermissionRefused(f"cannot be reached by {current_user()} (permission denied on a directory above it)",
+                                file=str(manifests), hint=PERMISSION_HINT) from None
+    if not found:
+        raise ManifestError("is not a directory: this is not a kubeadm control-plane node", file=str(manifests),
+                            hint="give the root of a node's file system, or a manifest directory as PATH")
+    cp = load_directory(manifests, record_modes=True)
+    return replace(cp, host=read_host(cp, root))
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -113,7 +145,10 @@ def _load_one(source: str | os.PathLike) -> ControlPlane:
     path = Path(source)
     try:
         exists, is_dir = path.exists(), path.is_dir()
-    except (OSError, ValueError) as exc:  # a name too long, a directory we may not enter...
+    except PermissionError:  # a path below a directory we may not enter
+        raise PermissionRefused(f"cannot be reached by {current_user()} (permission denied on a directory above it)",
+                                file=str(source), hint=PERMISSION_HINT) from None
+    except (OSError, ValueError) as exc:  # a name too long...
         raise ManifestError(f"cannot be read ({getattr(exc, 'strerror', None) or exc})", file=str(source),
                             hint="check the path and its permissions") from None
     if not exists:
@@ -125,8 +160,14 @@ def _load_one(source: str | os.PathLike) -> ControlPlane:
                 pass
         raise ManifestError("does not exist, and is not the name of a bundled data set", file=str(source),
                             hint="give a manifest file, a directory, or one of the names etcdlab datasets lists")
+    node = node_root_of(path) is not None  # the node's own files: their modes and owners count
     if is_dir:
-        if (path / DATASET_FILE).is_file():
+        try:
+            is_dataset = (path / DATASET_FILE).is_file()
+        except PermissionError:  # kubeadm's /etc/kubernetes/manifests is 0700: root only
+            raise PermissionRefused(f"cannot be listed by {current_user()} (permission denied)", file=str(source),
+                                    hint=PERMISSION_HINT) from None
+        if is_dataset:
             return Dataset.from_dir(path).load()
-        return load_directory(path)
-    return load_file(path)
+        return load_directory(path, record_modes=node)
+    return load_file(path, record_modes=node)

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 import yaml
 
-from ..errors import ManifestError
+from ..errors import PERMISSION_HINT, ManifestError, PermissionRefused
 from ..model.flags import _shown
+from .host import current_user
 
 
 #: Largest file we read (a kubeadm manifest is about 3 kB; a full ``kubectl get po -A -o yaml`` a few MB).
@@ -51,6 +52,9 @@ def read_text(path: Path) -> str:
         raise
     except IsADirectoryError:
         raise ManifestError("is a directory", file=str(path)) from None
+    except PermissionError:
+        raise PermissionRefused(f"cannot be read by {current_user()} (permission denied)", file=str(path),
+                                hint=PERMISSION_HINT) from None
     except OSError as exc:
         raise ManifestError(f"cannot be read ({exc.strerror or exc})", file=str(path),
                             hint="check the path and its permissions") from None
